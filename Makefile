@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is plumbing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo lint services clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when the project's metadata changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+services:
+	@bash scripts/ensure-services.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gir_core app worker tests bench
+	$(VENV)/bin/ruff format --check gir_core app worker tests bench
+	$(VENV)/bin/mypy
+
+test: $(STAMP) services lint
+	$(VENV)/bin/pytest -n 2 --durations=15
+
+demo: $(STAMP) services
+	$(PY) -m app.demo
+
+clean:
+	rm -rf $(VENV) out var .mypy_cache .ruff_cache .pytest_cache
