@@ -1,0 +1,5 @@
+"""Allow ``python -m gir_core.cli``."""
+
+from gir_core.cli import main
+
+main()
