@@ -184,19 +184,23 @@ def _parse_step(part: str, index: int) -> Step:
     if not _NAME.match(name) or name not in names():
         hint = did_you_mean(name, names())
         raise TaskSyntaxError(f"unknown degradation '{name}' in step {index}; {hint}")
-    if not rest:
-        return Step.of(name)
-    if not rest.endswith(")") or "(" in rest:
+    if rest and (not rest.endswith(")") or "(" in rest):
         raise TaskSyntaxError(f"malformed parameters in step {index}: '{token}'")
-    return Step.of(name, _parse_args(name, rest[:-1], index))
+    args = _parse_args(name, rest[:-1], index) if rest else {}
+    try:
+        return Step.of(name, args)
+    except ParameterError as error:
+        raise ParameterError(f"step {index}: {error}") from None
 
 
 def _parse_args(name: str, inner: str, index: int) -> dict[str, object]:
     valid = [p.name for p in get(name).params]
     args: dict[str, object] = {}
+    if not inner.strip():
+        return args  # "blur()" means representative parameters, like a bare name
     for item in (s.strip() for s in inner.split(",")):
-        if not item and not valid and inner.strip() == "":
-            continue
+        if not item:
+            raise TaskSyntaxError(f"empty parameter in step {index} of {name} (a stray ',')")
         key, eq, value = (s.strip() for s in item.partition("="))
         if key not in valid:
             hint = did_you_mean(key, valid) if valid else "it takes no parameters"
