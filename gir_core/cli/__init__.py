@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from gir_core.cli import tasks_cmd
+from gir_core.cli import generality_cmd, tasks_cmd
 
 app = typer.Typer(
     name="gir",
@@ -23,6 +23,7 @@ def _root() -> None:
 
 
 tasks_cmd.register(app)
+generality_cmd.register(app)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -120,9 +121,19 @@ class FolderSnowMasks:
         return to_float(grey)
 
     def fingerprint(self) -> str:
-        """Hash of the mask files' names and bytes."""
-        digest = hashlib.sha256()
-        for path in self.files():
-            digest.update(path.name.encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        return "folder:" + digest.hexdigest()[:16]
+        """Hash of the mask files' names and bytes (memoised on names, sizes and mtimes)."""
+        listing = tuple(
+            (path.name, stat.st_size, stat.st_mtime_ns)
+            for path in self.files()
+            for stat in (path.stat(),)
+        )
+        return _folder_fingerprint(str(Path(self.folder).resolve()), listing)
+
+
+@lru_cache(maxsize=64)
+def _folder_fingerprint(folder: str, listing: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for name, _, _ in listing:
+        digest.update(name.encode())
+        digest.update(hashlib.sha256((Path(folder) / name).read_bytes()).digest())
+    return "folder:" + digest.hexdigest()[:16]
