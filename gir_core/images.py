@@ -68,9 +68,10 @@ def load_image(
         ParameterError: ``max_side`` below 4.
 
     Example:
-        >>> img = load_image("photo.jpg", max_side=256)  # doctest: +SKIP
-        >>> img.shape[0] % 4, img.shape[1] % 4, img.dtype  # doctest: +SKIP
-        (0, 0, dtype('float32'))
+        >>> from gir_core.demo import DEMO_IMAGES
+        >>> img = load_image(DEMO_IMAGES[1].path, max_side=256)  # chelsea, 451×300
+        >>> img.shape, img.dtype
+        ((168, 256, 3), dtype('float32'))
     """
     return to_float(load_image_u8(path, max_side=max_side, convert_grey=convert_grey))
 

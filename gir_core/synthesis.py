@@ -187,10 +187,18 @@ def synthesise(
         ParameterError: a negative seed or fewer than one worker.
 
     Example:
-        >>> tasks = representative_tasks()  # doctest: +SKIP
-        >>> result = synthesise("gt/", tasks, seed=0, cache_dir="cache/")  # doctest: +SKIP
-        >>> result.computed, result.cached  # 7 images × 50 tasks, first run  # doctest: +SKIP
-        (350, 0)
+        >>> import tempfile
+        >>> from gir_core.demo import write_demo_images
+        >>> from gir_core.tasks import Task
+        >>> root = tempfile.mkdtemp()
+        >>> gt = write_demo_images(root + "/gt", max_side=64)[:2]
+        >>> tasks = [Task.parse("noise"), Task.parse("haze + blur")]
+        >>> first = synthesise(gt, tasks, seed=0, cache_dir=root + "/cache", workers=1)
+        >>> first.computed, first.cached
+        (4, 0)
+        >>> again = synthesise(gt, tasks, seed=0, cache_dir=root + "/cache", workers=1)
+        >>> again.computed, again.cached
+        (0, 4)
     """
     if seed < 0:
         raise ParameterError(f"seed must be ≥ 0, got {seed}")
