@@ -15,3 +15,43 @@ class ParameterError(GirError, ValueError):
 
 class ImageError(GirError, ValueError):
     """An image that cannot be used: unreadable, greyscale, wrong shape, dtype or value range."""
+
+
+class ModelError(GirError):
+    """A submitted model cannot be scored; the message is a sentence for the submitter.
+
+    ``code`` is a stable machine-readable reason (e.g. ``"contract"``, ``"memory"``) that the
+    service stores with the failed submission.
+    """
+
+    code = "model"
+
+
+class ModelFormatError(ModelError):
+    """The file is not a valid ONNX or TorchScript model (truncated, wrong format, zip bomb…)."""
+
+    code = "format"
+
+
+class ContractError(ModelError):
+    """The model loads but breaks the I/O contract of SPEC §3 (shape, channels, NaN…)."""
+
+    code = "contract"
+
+
+class SandboxLimitError(ModelError):
+    """The model hit a sandbox limit: memory, CPU time, wall-clock time or output size."""
+
+    code = "limit"
+
+
+class SandboxViolationError(ModelError):
+    """The model tried something the sandbox forbids: reading files, writing, network."""
+
+    code = "violation"
+
+
+class ModelCrashError(ModelError):
+    """The model's process died or raised an error while running."""
+
+    code = "crash"

@@ -1,0 +1,111 @@
+"""ONNX models through onnxruntime: static checks first, then a session (CUDA when present).
+
+The static checks refuse what the model contract excludes before any kernel runs: external data
+files (they would let a model read arbitrary paths) and custom operator domains (they need code
+we would have to load).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gir_core.errors import ContractError, ModelFormatError
+from gir_core.runners.base import ModelInfo
+
+STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training"}
+
+
+def static_checks(data: bytes) -> Any:
+    """Parse ``data`` as ONNX (without external data) and refuse forbidden features."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = onnx.load_model_from_string(data)
+    except (DecodeError, ValueError, RuntimeError) as error:
+        raise ModelFormatError(f"the ONNX file is truncated or damaged ({error})") from None
+    if not model.graph.node:
+        raise ModelFormatError("the ONNX file holds no graph nodes (truncated or empty)")
+    for tensor in _all_tensors(model.graph):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            raise ContractError("ONNX references external data files, which are not accepted")
+    for opset in model.opset_import:
+        if opset.domain not in STANDARD_DOMAINS:
+            raise ContractError(f"ONNX uses custom op domain '{opset.domain}'")
+    for node in _all_nodes(model.graph):
+        if node.domain not in STANDARD_DOMAINS:
+            raise ContractError(f"ONNX uses custom op domain '{node.domain}' (node {node.op_type})")
+    return model
+
+
+def _all_nodes(graph: Any) -> list[Any]:
+    nodes = list(graph.node)
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.g.node:
+                nodes += _all_nodes(attribute.g)
+            for sub in attribute.graphs:
+                nodes += _all_nodes(sub)
+    return nodes
+
+
+def _all_tensors(graph: Any) -> list[Any]:
+    tensors = list(graph.initializer)
+    for node in _all_nodes(graph):
+        tensors += [a.t for a in node.attribute if a.HasField("t")]
+    return tensors
+
+
+class OnnxRunner:
+    """One onnxruntime session with the contract's single input and output."""
+
+    def __init__(self, data: bytes, *, threads: int, device: str) -> None:
+        import onnxruntime as ort
+
+        model = static_checks(data)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        available = ort.get_available_providers()
+        use_cuda = device != "cpu" and "CUDAExecutionProvider" in available
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if use_cuda else None
+        try:
+            self.session = ort.InferenceSession(
+                data, sess_options=options, providers=providers or ["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own untyped errors
+            raise ContractError(
+                f"onnxruntime cannot load the model: {_first_line(error)}"
+            ) from None
+        self.info = self._describe(model, "cuda" if use_cuda else "cpu")
+
+    def _describe(self, model: Any, device: str) -> ModelInfo:
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1 or len(outputs) < 1:
+            raise ContractError(f"the model has {len(inputs)} inputs; the contract needs exactly 1")
+        shape = list(inputs[0].shape)
+        if len(shape) != 4:
+            raise ContractError(f"input has rank {len(shape)}, expected 4 ([1, 3, H, W])")
+        if isinstance(shape[1], int) and shape[1] != 3:
+            raise ContractError(f"input has {shape[1]} channels, expected 3")
+        self.input_name = inputs[0].name
+        self.half = inputs[0].type == "tensor(float16)"
+        if inputs[0].type not in ("tensor(float)", "tensor(float16)"):
+            raise ContractError(f"input type is {inputs[0].type}, expected float32 or float16")
+        fixed = (shape[2], shape[3]) if all(isinstance(s, int) for s in shape[2:]) else None
+        params = sum(int(np.prod(t.dims)) for t in model.graph.initializer)
+        return ModelInfo("onnx", params, fixed, self.half, device)
+
+    def forward(self, batch: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Run one N×3×H×W batch; the output is returned as float32."""
+        feed = batch.astype(np.float16) if self.half else batch
+        output = self.session.run(None, {self.input_name: feed})[0]
+        return np.asarray(output).astype(np.float32, copy=False)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else type(error).__name__
