@@ -102,6 +102,14 @@ def _onnx_invert(domain: str = "") -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=opsets, ir_version=8)
 
 
+def _onnx_identity() -> onnx.ModelProto:
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "h", "w"])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, "h", "w"])
+    node = helper.make_node("Identity", ["input"], ["output"])
+    graph = helper.make_graph([node], "identity", [x], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
 def _onnx_fixed_conv() -> onnx.ModelProto:
     """A fixed 32×32 input, 3×3 box blur per channel: exercises automatic tiling."""
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 32, 32])
@@ -154,6 +162,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["half_ts"] = _script(HalfInvert().half(), root / "half_ts.pt")
     for name, proto in {
         "invert_onnx": _onnx_invert(),
+        "identity_onnx": _onnx_identity(),
         "custom_domain": _onnx_invert("x"),
         "fixed_onnx": _onnx_fixed_conv(),
     }.items():

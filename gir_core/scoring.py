@@ -1,0 +1,260 @@
+"""The scoring loop: run a sandboxed model over every (task, image) and measure it.
+
+Degraded inputs come from the synthesis cache (made once, content-addressed); the model runs in
+its sandbox child; while it works on one image, a thread decodes the next inputs and another
+computes the previous output's metrics, so the model is never waiting for us. Results are yielded
+task by task, so a caller (the worker) can store each as it lands and resume by skipping keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gir_core.contract import check_output
+from gir_core.degradations import DepthSource, SnowSource
+from gir_core.errors import ContractError, ParameterError
+from gir_core.images import load_image, read_png_u8
+from gir_core.imaging import quantize, to_float
+from gir_core.metrics import niqe, psnr, ssim
+from gir_core.sandbox import SandboxedModel
+from gir_core.synthesis import synthesise
+from gir_core.tasks import Task
+
+TaskKind = Literal["representative", "hidden"]
+Progress = Callable[[int, int, str], None]
+_T = TypeVar("_T")
+PREFETCH = 3
+
+
+@dataclass(frozen=True)
+class BenchmarkTask:
+    """One task of a benchmark: its public key (e.g. "12"), the task, and its kind."""
+
+    key: str
+    task: Task
+    kind: TaskKind = "representative"
+
+
+@dataclass(frozen=True)
+class RealWorldSet:
+    """A folder's worth of real degraded images without ground truth (scored with NIQE)."""
+
+    name: str
+    images: tuple[Path, ...]
+    kind: str = "real-world"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """Everything scoring needs: GT images, tasks, seed, cache, real-world sets."""
+
+    gt_images: tuple[Path, ...]
+    tasks: tuple[BenchmarkTask, ...]
+    seed: int
+    cache_dir: Path
+    max_side: int | None = None
+    real_world: tuple[RealWorldSet, ...] = ()
+    depth_source: DepthSource | None = None
+    snow_source: SnowSource | None = None
+
+    def __post_init__(self) -> None:
+        keys = [task.key for task in self.tasks]
+        if len(set(keys)) != len(keys):
+            raise ParameterError("benchmark task keys must be unique")
+        if not self.gt_images or not self.tasks:
+            raise ParameterError("a benchmark needs at least one GT image and one task")
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """Per-image PSNR/SSIM of one task (image order = GT order) and the inference time."""
+
+    key: str
+    kind: TaskKind
+    order: int
+    psnr: tuple[float, ...]
+    ssim: tuple[float, ...]
+    seconds: float
+
+    @property
+    def mean_psnr(self) -> float:
+        """Mean PSNR over the test images (exact summation, order-independent)."""
+        return math.fsum(self.psnr) / len(self.psnr)
+
+    @property
+    def mean_ssim(self) -> float:
+        """Mean SSIM over the test images."""
+        return math.fsum(self.ssim) / len(self.ssim)
+
+
+@dataclass(frozen=True)
+class RealWorldResult:
+    """NIQE (lower is better) of the model's outputs on one real-world set."""
+
+    name: str
+    kind: str
+    niqe: tuple[float, ...]
+    seconds: float
+
+    @property
+    def mean_niqe(self) -> float:
+        """Mean over the images with a defined NIQE (flat images have none)."""
+        finite = [value for value in self.niqe if math.isfinite(value)]
+        return math.fsum(finite) / len(finite) if finite else math.nan
+
+
+@dataclass
+class _Pipeline:
+    sandbox: SandboxedModel
+    metrics: ThreadPoolExecutor
+    loader: ThreadPoolExecutor
+    pending: list[Future[tuple[float, ...]]] = field(default_factory=list)
+
+
+def _prefetched(pool: ThreadPoolExecutor, loads: Iterable[Callable[[], _T]]) -> Iterator[_T]:
+    """Yield ``load()`` results in order, keeping up to PREFETCH loads in flight."""
+    queue: list[Future[_T]] = []
+    for load in loads:
+        queue.append(pool.submit(load))
+        if len(queue) > PREFETCH:
+            yield queue.pop(0).result()
+    for future in queue:
+        yield future.result()
+
+
+def _full_reference(output: NDArray[np.float32], gt: NDArray[np.float32]) -> tuple[float, ...]:
+    restored = quantize(output)
+    return float(psnr(restored, gt)), float(ssim(restored, gt))
+
+
+def _no_reference(output: NDArray[np.float32]) -> tuple[float, ...]:
+    return (float(niqe(quantize(output))),)
+
+
+def _restore(
+    pipe: _Pipeline, image: NDArray[np.float32], key: str
+) -> tuple[NDArray[np.float32], float]:
+    output, seconds = pipe.sandbox.run_timed(image)
+    try:
+        check_output(output, image.shape[0], image.shape[1])
+    except ContractError as error:
+        raise ContractError(f"{error} (task {key})") from None
+    return output, seconds
+
+
+def _score_task(
+    pipe: _Pipeline,
+    item: BenchmarkTask,
+    inputs: Iterable[NDArray[np.float32]],
+    gts: Sequence[NDArray[np.float32]],
+) -> TaskResult:
+    futures, seconds = [], 0.0
+    for image, gt in zip(inputs, gts, strict=True):
+        output, spent = _restore(pipe, image, item.key)
+        seconds += spent
+        futures.append(pipe.metrics.submit(_full_reference, output, gt))
+    values = [future.result() for future in futures]
+    return TaskResult(
+        key=item.key,
+        kind=item.kind,
+        order=item.task.order,
+        psnr=tuple(v[0] for v in values),
+        ssim=tuple(v[1] for v in values),
+        seconds=seconds,
+    )
+
+
+def score(
+    model: Path | bytes | SandboxedModel,
+    benchmark: Benchmark,
+    *,
+    skip: Iterable[str] = (),
+    progress: Progress | None = None,
+    synthesis_workers: int | None = None,
+) -> Iterator[TaskResult | RealWorldResult]:
+    """Score ``model`` on ``benchmark``: one TaskResult per task, then one per real-world set.
+
+    ``skip`` holds task keys (and real-world set names) already stored: a resumed run yields
+    only the rest, with identical values. ``model`` may be an already started sandbox (the
+    worker validates and scores in one child); otherwise one is started and closed here.
+    """
+    todo = [item for item in benchmark.tasks if item.key not in set(skip)]
+    rest = [s for s in benchmark.real_world if s.name not in set(skip)]
+    records = _synthesise(benchmark, todo, synthesis_workers)
+    gts = [load_image(path, max_side=benchmark.max_side) for path in benchmark.gt_images]
+    owned = not isinstance(model, SandboxedModel)
+    sandbox = SandboxedModel(model) if not isinstance(model, SandboxedModel) else model
+    try:
+        if owned:
+            sandbox.start()
+        with ThreadPoolExecutor(2) as metrics, ThreadPoolExecutor(1) as loader:
+            pipe = _Pipeline(sandbox, metrics, loader)
+            yield from _score_tasks(pipe, todo, records, gts, progress)
+            for real in rest:
+                yield _score_real_world(pipe, real, benchmark.max_side)
+    finally:
+        if owned:
+            sandbox.close()
+
+
+def _synthesise(
+    benchmark: Benchmark, todo: Sequence[BenchmarkTask], workers: int | None
+) -> dict[tuple[int, str], Path]:
+    if not todo:
+        return {}
+    result = synthesise(
+        list(benchmark.gt_images),
+        [item.task for item in todo],
+        seed=benchmark.seed,
+        cache_dir=benchmark.cache_dir,
+        max_side=benchmark.max_side,
+        depth_source=benchmark.depth_source,
+        snow_source=benchmark.snow_source,
+        workers=workers,
+    )
+    return {(record.image_index, record.task_id): record.path for record in result.records}
+
+
+def _score_tasks(
+    pipe: _Pipeline,
+    todo: Sequence[BenchmarkTask],
+    records: dict[tuple[int, str], Path],
+    gts: Sequence[NDArray[np.float32]],
+    progress: Progress | None,
+) -> Iterator[TaskResult]:
+    def loads() -> Iterator[Callable[[], NDArray[np.float32]]]:
+        for item in todo:
+            for index in range(len(gts)):
+                path = records[(index, item.task.id)]
+                yield partial(_load_input, path)
+
+    stream = _prefetched(pipe.loader, loads())
+    for done, item in enumerate(todo, start=1):
+        inputs = (next(stream) for _ in gts)
+        yield _score_task(pipe, item, inputs, gts)
+        if progress is not None:
+            progress(done, len(todo), item.key)
+
+
+def _load_input(path: Path) -> NDArray[np.float32]:
+    return to_float(read_png_u8(path))
+
+
+def _score_real_world(pipe: _Pipeline, real: RealWorldSet, max_side: int | None) -> RealWorldResult:
+    futures, seconds = [], 0.0
+    loads = (partial(load_image, p, max_side=max_side, convert_grey=True) for p in real.images)
+    for image in _prefetched(pipe.loader, loads):
+        output, spent = _restore(pipe, image, real.name)
+        seconds += spent
+        futures.append(pipe.metrics.submit(_no_reference, output))
+    values = tuple(future.result()[0] for future in futures)
+    return RealWorldResult(real.name, real.kind, values, seconds)
