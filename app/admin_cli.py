@@ -13,9 +13,8 @@ import typer
 
 from gir_core.errors import GirError
 from gir_core.images import load_image
-from gir_core.paper import paper_lines
 from gir_core.preview import contact_sheet, save_sheet
-from gir_core.tasks import Task
+from gir_core.tasks import select_tasks
 
 app = typer.Typer(
     name="gir-admin",
@@ -38,15 +37,6 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
-def tasks_with_titles(spec: str) -> tuple[list[Task], list[str]]:
-    """``representative`` → Table C.1's 50 tasks titled by number; else one parsed task text."""
-    if spec.strip().lower() == "representative":
-        lines = [line for line in paper_lines() if line.text is not None]
-        return [Task.parse(line.text or "") for line in lines], [f"#{ln.number}" for ln in lines]
-    task = Task.parse(spec)
-    return [task], [f"task {task.id}"]
-
-
 @app.command("preview")
 def preview(
     image: Annotated[list[Path], typer.Option("--image", help="Clean image file (repeatable).")],
@@ -61,7 +51,9 @@ def preview(
 ) -> None:
     """Write a contact sheet PNG per image: the clean image and each task's degraded version."""
     try:
-        task_list, titles = tasks_with_titles(tasks)
+        selected = select_tasks(tasks)
+        task_list = [task for _, task in selected]
+        titles = [f"#{key}" if key.isdigit() else f"task {key}" for key, _ in selected]
         for path in image:
             clean = load_image(path, max_side=max_side)
             sheet = contact_sheet(clean, task_list, seed=seed, titles=titles)

@@ -223,6 +223,20 @@ def representative_tasks() -> list[Task]:
     return [Task.parse(line.text) for line in paper_lines() if line.text is not None]
 
 
+def select_tasks(spec: str) -> list[tuple[str, Task]]:
+    """Resolve a CLI task argument: ``representative`` → Table C.1's 50 keyed "1".."50";
+    anything else is one task text, keyed by its id.
+
+    Example:
+        >>> [key for key, _ in select_tasks("haze + noise")]
+        ['788453aaea93eb1a']
+    """
+    if spec.strip().lower() == "representative":
+        return [(str(i), task) for i, task in enumerate(representative_tasks(), start=1)]
+    task = Task.parse(spec)
+    return [(task.id, task)]
+
+
 def sample_task(
     seed: int | Sequence[int],
     order: int | None = None,
@@ -264,4 +278,5 @@ __all__ = [
     "format_value",
     "representative_tasks",
     "sample_task",
+    "select_tasks",
 ]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import typer
 
-from gir_core.cli import generality_cmd, tasks_cmd
+from gir_core.cli import check_cmd, eval_cmd, generality_cmd, tasks_cmd
 
 app = typer.Typer(
     name="gir",
-    help="GIR Bench for researchers: inspect the public tasks and compute generality metrics.",
+    help="GIR Bench for researchers: check and evaluate models locally, list tasks, compute AR/ER.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -24,6 +24,8 @@ def _root() -> None:
 
 tasks_cmd.register(app)
 generality_cmd.register(app)
+check_cmd.register(app)
+eval_cmd.register(app)
 
 
 def main() -> None:
