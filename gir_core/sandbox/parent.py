@@ -87,9 +87,10 @@ def scrubbed_env(threads: int) -> dict[str, str]:
 class SandboxedModel:
     """A submitted model running in its own confined child process.
 
-    Example:
-        >>> with SandboxedModel(Path("model.onnx")) as model:  # doctest: +SKIP
-        ...     restored = model.run(degraded)
+    Usage::
+
+        with SandboxedModel(Path("model.onnx")) as model:
+            restored = model.run(degraded)  # H×W×3 float32 in, H×W×3 float32 out
     """
 
     def __init__(
