@@ -1,0 +1,119 @@
+"""Benchmark versions, their frozen tasks with lines, and the image sets they score on.
+
+Tasks and image sets are first added to a pool; ``versions freeze`` copies the current pool
+(with line values) into an immutable :class:`BenchmarkVersion`, so every result row can cite
+exactly what it was scored on (SPEC §2.3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class ImageSet(Base):
+    """A folder of images in storage: ground truth (``gt``) or real-world (``real``)."""
+
+    __tablename__ = "image_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(8))  # "gt" | "real"
+    label: Mapped[str] = mapped_column(String(80), default="")  # e.g. "old photo"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    images: Mapped[list[Image]] = relationship(
+        back_populates="image_set", order_by="Image.position", cascade="all, delete-orphan"
+    )
+
+
+class Image(Base):
+    """One image file of a set; ``position`` is its image index in synthesis seeds."""
+
+    __tablename__ = "images"
+    __table_args__ = (UniqueConstraint("image_set_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_set_id: Mapped[int] = mapped_column(ForeignKey("image_sets.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+
+    image_set: Mapped[ImageSet] = relationship(back_populates="images")
+
+
+class TaskDef(Base):
+    """A task in the pool: spec text (secret when hidden), kind, order and its lines."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(16), unique=True)  # public id, e.g. "12", "h07"
+    spec: Mapped[str] = mapped_column(Text)
+    task_hash: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # "representative" | "hidden"
+    order: Mapped[int] = mapped_column(Integer)
+    acceptance_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    excellence_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    line_source: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BenchmarkVersion(Base):
+    """A frozen benchmark: tasks with lines, image sets, metric settings and the seed."""
+
+    __tablename__ = "benchmark_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_side: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    metric_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    tasks: Mapped[list[VersionTask]] = relationship(
+        back_populates="version", order_by="VersionTask.position", cascade="all, delete-orphan"
+    )
+    image_sets: Mapped[list[VersionImageSet]] = relationship(
+        back_populates="version", cascade="all, delete-orphan"
+    )
+
+
+class VersionTask(Base):
+    """A task as frozen into a version, with the line values at freeze time."""
+
+    __tablename__ = "version_tasks"
+    __table_args__ = (UniqueConstraint("version_id", "task_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("benchmark_versions.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    acceptance_psnr: Mapped[float] = mapped_column(Float)
+    excellence_psnr: Mapped[float] = mapped_column(Float)
+
+    version: Mapped[BenchmarkVersion] = relationship(back_populates="tasks")
+    task: Mapped[TaskDef] = relationship()
+
+
+class VersionImageSet(Base):
+    """An image set used by a version (GT sets are scored full-reference, real ones by NIQE)."""
+
+    __tablename__ = "version_image_sets"
+    __table_args__ = (UniqueConstraint("version_id", "image_set_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("benchmark_versions.id", ondelete="CASCADE"))
+    image_set_id: Mapped[int] = mapped_column(ForeignKey("image_sets.id"))
+
+    version: Mapped[BenchmarkVersion] = relationship(back_populates="image_sets")
+    image_set: Mapped[ImageSet] = relationship()

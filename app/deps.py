@@ -1,0 +1,56 @@
+"""FastAPI dependencies as ``Annotated`` aliases: the session, the caller, the admin.
+
+The caller's identity comes only from a bearer API token or the signed session cookie — never
+from the request body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth_service
+from app.auth.models import User
+from app.db import session_scope
+from app.errors import Forbidden, Unauthorized
+
+SessionDep = Annotated[Session, Depends(session_scope)]
+
+
+def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The authenticated caller, or None for anonymous requests."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = auth_service.user_for_token(session=session, token=header[7:].strip())
+        if user is None:
+            raise Unauthorized("the API token is invalid or revoked")
+        return user
+    cookie = request.cookies.get(auth_service.SESSION_COOKIE)
+    if cookie:
+        return auth_service.user_for_cookie(session=session, cookie=cookie)
+    return None
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def require_user(user: OptionalUser) -> User:
+    """The caller, or 401 for anonymous requests."""
+    if user is None:
+        raise Unauthorized("sign in or send an API token (Authorization: Bearer …)")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    """The caller if an admin, else 403."""
+    if not user.is_admin:
+        raise Forbidden("this needs an administrator")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

@@ -1,0 +1,31 @@
+"""The FastAPI application: REST API under /api/v1, health probes, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from app import health
+from app.auth.router import router as auth_router
+from app.benchmarks.router import router as benchmarks_router
+from app.errors import install_handlers
+from app.leaderboard.router import router as leaderboard_router
+from app.submissions.router import router as submissions_router
+
+API = "/api/v1"
+
+
+def create_app() -> FastAPI:
+    """Build the application (tests build their own with overridden dependencies)."""
+    app = FastAPI(
+        title="GIR Bench",
+        version="0.1.0",
+        description="Evaluation service for General Image Restoration models (AR/ER, Kong et al.).",
+    )
+    install_handlers(app)
+    app.include_router(health.router)
+    for router in (auth_router, submissions_router, benchmarks_router, leaderboard_router):
+        app.include_router(router, prefix=API)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,35 @@
+"""Every table, imported in one place so Alembic's metadata sees the whole schema."""
+
+from app.auth.models import ApiToken, LoginFailure, User
+from app.benchmarks.models import (
+    BenchmarkVersion,
+    Image,
+    ImageSet,
+    TaskDef,
+    VersionImageSet,
+    VersionTask,
+)
+from app.db import Base
+from app.submissions.models import (
+    RealWorldResultRow,
+    Submission,
+    Summary,
+    TaskResultRow,
+)
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "BenchmarkVersion",
+    "Image",
+    "ImageSet",
+    "LoginFailure",
+    "RealWorldResultRow",
+    "Submission",
+    "Summary",
+    "TaskDef",
+    "TaskResultRow",
+    "User",
+    "VersionImageSet",
+    "VersionTask",
+]

@@ -1,0 +1,120 @@
+"""Service test fixtures: a real PostgreSQL database per xdist worker, migrated by Alembic,
+per-test isolation by savepoint, a real Redis broker database, and row factories.
+
+Tests that need committed data (a real Celery worker reads it from another process) use the
+``live_db`` fixture instead, which truncates every table afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+PG_ADMIN = os.environ.get("GIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("GIR_TEST_REDIS", "redis://127.0.0.1:6379")
+
+
+def _worker_index(worker_id: str) -> int:
+    return int(worker_id[2:]) if worker_id.startswith("gw") else 0
+
+
+@pytest.fixture(scope="session")
+def service_env(
+    worker_id: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Point the settings at this worker's test database, Redis database and storage folder."""
+    index = _worker_index(worker_id)
+    name = f"gir_test_{index}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {name}")
+    storage = tmp_path_factory.mktemp("storage")
+    env = {
+        "GIR_ENVIRONMENT": "test",
+        "GIR_SECRET_KEY": "test-secret-key-not-for-production",
+        "GIR_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        "GIR_BROKER_URL": f"{REDIS}/{10 + index}",
+        "GIR_STORAGE_DIR": str(storage),
+    }
+    redis.Redis.from_url(env["GIR_BROKER_URL"]).flushdb()
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    _clear_caches()
+    from app.migrate import upgrade
+
+    upgrade(env["GIR_DATABASE_URL"])
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    _clear_caches()
+
+
+def _clear_caches() -> None:
+    from app import db, queue, settings
+
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    db._factory.cache_clear()
+    queue.get_celery.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def engine(service_env: dict[str, str]) -> Engine:
+    """The engine of this worker's test database."""
+    from app.db import get_engine
+
+    return get_engine()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside an outer transaction rolled back after the test (savepoint mode)."""
+    connection = engine.connect()
+    outer = connection.begin()
+    db_session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield db_session
+    finally:
+        db_session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    """The API with every request using the test's session."""
+    from app.db import session_scope
+    from app.main import create_app
+
+    application = create_app()
+    application.dependency_overrides[session_scope] = lambda: session
+    with TestClient(application) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def live_db(engine: Engine) -> Iterator[Engine]:
+    """Committed data visible to other processes; every table is emptied afterwards."""
+    yield engine
+    from app.models import Base
+
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def storage_dir(service_env: dict[str, str]) -> Path:
+    """The storage folder the settings point at."""
+    return Path(service_env["GIR_STORAGE_DIR"])
