@@ -30,3 +30,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 def downgrade(url: str | None = None, revision: str = "base") -> None:
     """Migrate down to ``revision``."""
     command.downgrade(alembic_config(url), revision)
+
+
+if __name__ == "__main__":
+    upgrade()
