@@ -1,7 +1,8 @@
 """FastAPI dependencies as ``Annotated`` aliases: the session, the caller, the admin.
 
 The caller's identity comes only from a bearer API token or the signed session cookie — never
-from the request body.
+from the request body. Resolving the caller also enforces CSRF protection (``app.auth.csrf``), so
+every route that knows its caller refuses forged cookie-authenticated writes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
+from app.auth.csrf import CsrfProtected
 from app.auth.models import User
 from app.db import session_scope
 from app.errors import Forbidden, Unauthorized
@@ -19,8 +21,10 @@ from app.errors import Forbidden, Unauthorized
 SessionDep = Annotated[Session, Depends(session_scope)]
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
-    """The authenticated caller, or None for anonymous requests."""
+def optional_user(
+    request: Request, session: SessionDep, _csrf: Annotated[None, CsrfProtected]
+) -> User | None:
+    """The authenticated caller, or None for anonymous requests (after the CSRF check)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         user = auth_service.user_for_token(session=session, token=header[7:].strip())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app import health
+from app.auth.csrf import CsrfCookieMiddleware
 from app.auth.router import router as auth_router
 from app.benchmarks.router import router as benchmarks_router
 from app.errors import install_handlers
@@ -22,6 +23,7 @@ def create_app() -> FastAPI:
         description="Evaluation service for General Image Restoration models (AR/ER, Kong et al.).",
     )
     install_handlers(app)
+    app.add_middleware(CsrfCookieMiddleware)
     app.include_router(health.router)
     for router in (auth_router, submissions_router, benchmarks_router, leaderboard_router):
         app.include_router(router, prefix=API)

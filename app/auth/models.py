@@ -41,6 +41,11 @@ class ApiToken(Base):
 
     user: Mapped[User] = relationship(back_populates="tokens")
 
+    @property
+    def revoked(self) -> bool:
+        """Whether the owner revoked it (it no longer authenticates)."""
+        return self.revoked_at is not None
+
 
 class LoginFailure(Base):
     """One failed login, by account key (e-mail) and client address, for rate limiting."""

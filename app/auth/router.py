@@ -1,5 +1,175 @@
-"""HTTP routes of the auth area (thin: parse, call the service, return)."""
+"""HTTP routes of the auth area (thin: parse, call the service, set cookies, return).
 
-from fastapi import APIRouter
+Sign-in answers with the user and a CSRF token and sets two cookies (see ``app.auth.cookies``);
+scripts and CI use ``Authorization: Bearer gir_…`` tokens instead and need neither.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from app.auth import service
+from app.auth.cookies import (
+    SESSION_COOKIE,
+    clear_auth_cookies,
+    set_csrf_cookie,
+    set_session_cookie,
+)
+from app.auth.csrf import CsrfProtected, has_bearer, new_csrf_token
+from app.auth.models import ApiToken, User
+from app.auth.schemas import (
+    LoginCreate,
+    PasswordUpdate,
+    SessionRead,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+    UserCreate,
+    UserRead,
+)
+from app.deps import CurrentUser, SessionDep
+from app.errors import Forbidden
 
 router = APIRouter(tags=["auth"])
+
+# Error answers, documented for /docs; every body is {"detail": {"code", "message"}}.
+_ANON: dict[int | str, dict[str, Any]] = {401: {"description": "Not signed in, or bad token"}}
+_CSRF: dict[int | str, dict[str, Any]] = {403: {"description": "CSRF token missing or wrong"}}
+_REGISTER = _CSRF | {409: {"description": "The e-mail address is taken"}}
+_LOGIN = _CSRF | {
+    401: {"description": "Wrong e-mail address or password (one message for both)"},
+    429: {"description": "Too many failed sign-ins; see Retry-After"},
+}
+
+_TOKEN_ID = _ANON | _CSRF | {404: {"description": "No such token of yours"}}
+
+
+def _signed_in(response: Response, user: User) -> SessionRead:
+    # A fresh CSRF token at every sign-in, so a token planted before it is worthless after.
+    token = new_csrf_token()
+    set_session_cookie(response, service.session_cookie_for(user))
+    set_csrf_cookie(response, token)
+    return SessionRead(user=UserRead.model_validate(user), csrf_token=token)
+
+
+def require_session_user(request: Request, user: CurrentUser) -> User:
+    """The caller, signed in with the cookie: a leaked API token must not mint new ones."""
+    if has_bearer(request):
+        raise Forbidden("create API tokens from a signed-in session, not with another token")
+    return user
+
+
+SessionUser = Annotated[User, Depends(require_session_user)]
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[CsrfProtected],
+    responses=_REGISTER,
+    summary="Create an account",
+)
+def register(body: UserCreate, session: SessionDep) -> UserRead:
+    """Create an account; 409 if the e-mail address is taken."""
+    user = service.create_user(
+        session=session, email=body.email, name=body.name, password=body.password
+    )
+    return UserRead.model_validate(user)
+
+
+@router.post(
+    "/auth/login",
+    dependencies=[CsrfProtected],
+    responses=_LOGIN,
+    summary="Sign in (session cookie)",
+)
+def login(
+    body: LoginCreate, request: Request, response: Response, session: SessionDep
+) -> SessionRead:
+    """Check the password and set the session cookie; 401 if wrong, 429 when rate-limited."""
+    client_ip = request.client.host if request.client else None
+    user = service.login(
+        session=session, email=body.email, password=body.password, client_ip=client_ip
+    )
+    return _signed_in(response, user)
+
+
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[CsrfProtected],
+    responses=_CSRF,
+    summary="Sign out (clears the cookies)",
+)
+def logout(response: Response) -> None:
+    """Forget the session in this browser."""
+    clear_auth_cookies(response)
+
+
+@router.get("/me", responses=_ANON, summary="The caller's account")
+def me(user: CurrentUser) -> UserRead:
+    """Who the cookie or token belongs to."""
+    return UserRead.model_validate(user)
+
+
+@router.put(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_ANON
+    | {
+        403: {"description": "CSRF failure, or the current password is wrong"},
+        429: {"description": "Too many wrong current passwords; see Retry-After"},
+    },
+    summary="Change the password (ends every other session)",
+)
+def change_password(
+    body: PasswordUpdate,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: SessionDep,
+) -> None:
+    """Set a new password; sessions elsewhere end, and a signed-in browser gets a new cookie."""
+    service.change_password(
+        session=session,
+        user=user,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    if SESSION_COOKIE in request.cookies:
+        set_session_cookie(response, service.session_cookie_for(user))
+
+
+def _token_read(row: ApiToken) -> TokenRead:
+    return TokenRead.model_validate(row)
+
+
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses=_ANON | {403: {"description": "CSRF failure, or called with an API token"}},
+    summary="Create an API token",
+)
+def create_token(body: TokenCreate, user: SessionUser, session: SessionDep) -> TokenCreated:
+    """A new bearer token for CI; the response is the only time the token is shown."""
+    row, secret = service.create_token(session=session, user=user, name=body.name)
+    return TokenCreated(**_token_read(row).model_dump(), token=secret)
+
+
+@router.get("/tokens", responses=_ANON, summary="List the caller's API tokens")
+def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenRead]:
+    """Name, prefix and use times of each token — never the token itself."""
+    return [_token_read(row) for row in service.list_tokens(session=session, user=user)]
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_TOKEN_ID,
+    summary="Revoke an API token",
+)
+def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> None:
+    """Revoke one of the caller's tokens; it stops working at once. Others' tokens are 404."""
+    service.revoke_token(session=session, user=user, token_id=token_id)

@@ -10,14 +10,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
 
 
 class ImageSet(Base):
-    """A folder of images in storage: ground truth (``gt``) or real-world (``real``)."""
+    """A folder of images in storage: ground truth (``gt``), real-world (``real``) or line
+    training images (``train``), stored as PNGs of the pixels :func:`gir_core.images.load_image`
+    gave at import (``max_side`` records the downscale applied then, None for none)."""
 
     __tablename__ = "image_sets"
 
@@ -25,6 +38,7 @@ class ImageSet(Base):
     name: Mapped[str] = mapped_column(String(80), unique=True)
     role: Mapped[str] = mapped_column(String(8))  # "gt" | "real"
     label: Mapped[str] = mapped_column(String(80), default="")  # e.g. "old photo"
+    max_side: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     images: Mapped[list[Image]] = relationship(
@@ -71,6 +85,16 @@ class BenchmarkVersion(Base):
     """A frozen benchmark: tasks with lines, image sets, metric settings and the seed."""
 
     __tablename__ = "benchmark_versions"
+    # At most one active version, enforced by the database (a partial unique index).
+    __table_args__ = (
+        Index(
+            "uq_benchmark_versions_one_active",
+            "is_active",
+            unique=True,
+            postgresql_where=text("is_active"),
+            sqlite_where=text("is_active"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)

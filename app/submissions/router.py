@@ -1,5 +1,159 @@
-"""HTTP routes of the submissions area (thin: parse, call the service, return)."""
+"""HTTP routes of the submissions area (thin: parse, call the service, return).
 
-from fastapi import APIRouter
+The upload route declares no body parameters on purpose: FastAPI would otherwise read (spool)
+the whole multipart body before the endpoint runs. The body is streamed by
+:func:`app.submissions.upload.receive_upload`; its OpenAPI shape is declared by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.settings import get_settings
+from app.storage import get_storage
+from app.submissions import quota, results, service
+from app.submissions.schemas import (
+    ErrorRead,
+    QuotaRead,
+    SubmissionCreate,
+    SubmissionCreated,
+    SubmissionFilters,
+    SubmissionPage,
+    SubmissionRead,
+    SubmissionResults,
+)
+from app.submissions.upload import receive_upload
 
 router = APIRouter(tags=["submissions"])
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorRead} for code in codes}
+
+
+def _upload_body() -> dict[str, Any]:
+    fields = SubmissionCreate.model_json_schema()
+    properties = {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "The model: ONNX or TorchScript (recognised from its bytes).",
+        },
+        **fields["properties"],
+    }
+    schema = {"type": "object", "required": ["file", "name"], "properties": properties}
+    content = {"multipart/form-data": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+@router.post(
+    "/submissions",
+    status_code=202,
+    response_model=SubmissionCreated,
+    summary="Upload a model",
+    openapi_extra=_upload_body(),
+    responses=_errors(401, 409, 413, 422, 429, 503),
+)
+async def create_submission(
+    request: Request, response: Response, user: CurrentUser, session: SessionDep
+) -> SubmissionCreated:
+    """Stream a model file to storage and queue it for validation and scoring.
+
+    The file is hashed while it streams; the size limit (`GIR_MAX_UPLOAD_MB`) is enforced on the
+    way (413); the format comes from the bytes (422); the same file twice is a 409 with the
+    existing submission's URL; a used-up quota is a 429 with `Retry-After`. The answer (202)
+    comes once the file is durable and the row committed.
+    """
+    await run_in_threadpool(service.admit, session=session, owner=user)
+    upload = await receive_upload(
+        request,
+        storage=get_storage(),
+        owner_id=user.id,
+        max_bytes=get_settings().max_upload_mb << 20,
+        check_fields=service.parse_metadata,
+    )
+    created = await run_in_threadpool(
+        service.create_submission,
+        session=session,
+        owner=user,
+        meta=service.parse_metadata(upload.fields),
+        upload=upload,
+    )
+    response.headers["Location"] = created.url
+    return created
+
+
+@router.get(
+    "/submissions",
+    response_model=SubmissionPage,
+    summary="List submissions",
+    responses=_errors(401, 422),
+)
+def list_submissions(
+    session: SessionDep, user: OptionalUser, filters: Annotated[SubmissionFilters, Query()]
+) -> SubmissionPage:
+    """Public scored submissions, plus all of yours; administrators see everything."""
+    return service.list_submissions(session=session, viewer=user, filters=filters)
+
+
+@router.get(
+    "/submissions/{submission_id}",
+    response_model=SubmissionRead,
+    summary="One submission",
+    responses=_errors(404),
+)
+def get_submission(submission_id: int, session: SessionDep, user: OptionalUser) -> SubmissionRead:
+    """Status, progress (with queue position) and summary. Private or moderated: 404 to others."""
+    return service.get_submission(session=session, viewer=user, submission_id=submission_id)
+
+
+@router.delete(
+    "/submissions/{submission_id}",
+    response_model=SubmissionRead,
+    summary="Cancel a submission",
+    responses=_errors(401, 403, 404, 409),
+)
+def cancel_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionRead:
+    """Cancel while queued, validating or running (owner or admin); 409 once it has ended."""
+    return service.cancel_submission(session=session, viewer=user, submission_id=submission_id)
+
+
+@router.get(
+    "/submissions/{submission_id}/results",
+    response_model=SubmissionResults,
+    summary="Per-task results",
+    responses=_errors(404),
+)
+def submission_results(
+    submission_id: int, session: SessionDep, user: OptionalUser
+) -> SubmissionResults:
+    """Per task: mean and per-image PSNR/SSIM, time, pass marks against both lines. Hidden
+    tasks appear by key and order only."""
+    return results.submission_results(session=session, viewer=user, submission_id=submission_id)
+
+
+@router.get(
+    "/submissions/{submission_id}/log",
+    response_class=PlainTextResponse,
+    summary="Worker log",
+    responses={200: {"content": {"text/plain": {}}}, **_errors(404)},
+)
+def submission_log(submission_id: int, session: SessionDep, user: OptionalUser) -> str:
+    """The validation/scoring log (owner and administrators only; 404 to anyone else)."""
+    return results.submission_log(session=session, viewer=user, submission_id=submission_id)
+
+
+@router.get(
+    "/me/quota",
+    response_model=QuotaRead,
+    summary="Your submission quota",
+    responses=_errors(401),
+)
+def my_quota(session: SessionDep, user: CurrentUser) -> QuotaRead:
+    """Limits, use and when the next daily slot frees (rolling 24 hours)."""
+    return quota.read_quota(session=session, owner=user)

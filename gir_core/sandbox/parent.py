@@ -74,12 +74,15 @@ class SandboxLimits:
         )
 
 
-def scrubbed_env(threads: int) -> dict[str, str]:
+def scrubbed_env() -> dict[str, str]:
     """Only what a runtime needs: no secrets, no database or broker URLs, no HOME."""
     env = {key: os.environ[key] for key in _ENV_PASSTHROUGH if key in os.environ}
     env.setdefault("PATH", "/usr/bin:/bin")
+    # One thread at import: unshare(CLONE_NEWUSER) refuses a multi-threaded process, and
+    # OpenBLAS starts its pool when numpy is imported. The runner sets the model's own thread
+    # count through the runtime's API afterwards (torch.set_num_threads, ORT intra-op threads).
     for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[key] = str(threads)
+        env[key] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -141,7 +144,7 @@ class SandboxedModel:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=self._workdir,
-            env=scrubbed_env(self.options.threads),
+            env=scrubbed_env(),
             start_new_session=True,
             close_fds=True,
         )

@@ -119,8 +119,9 @@ def test_harness_network_file_and_env_probes(
     assert workdir is not None and not os.path.exists(workdir)
 
 
-def test_protections_are_reported(models: dict[str, Path]) -> None:
-    report = check_model(models["invert_onnx"], limits=FAST)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_protections_are_reported(models: dict[str, Path], threads: int) -> None:
+    report = check_model(models["invert_onnx"], RunOptions(threads=threads), limits=FAST)
     active = set(report.protections)
     assert {"file access (Landlock)", "network namespace", "no new processes (seccomp)"} <= active
     assert {"memory (RLIMIT_AS)", "CPU time", "file writes (RLIMIT_FSIZE=0)"} <= active

@@ -1,0 +1,195 @@
+"""Benchmark versions: freeze the pool into an immutable version, activate one, read them.
+
+A version cites everything a score depends on (SPEC §2.3): its tasks with the line values at
+freeze time, the GT set (per-image SHA-256 in :class:`~app.benchmarks.models.Image`, checked
+against storage when freezing), the real-world sets, the metric settings, the seed and the GT
+size limit. The seed is ``GIR_HIDDEN_SEED``: it is the seed the lines were measured with, and
+keeping it secret means nobody can regenerate the hidden degraded inputs even from a guessed
+spec. It is therefore never part of the public API.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from app.benchmarks.images import current_gt_set, list_image_sets, verify_set
+from app.benchmarks.models import (
+    BenchmarkVersion,
+    ImageSet,
+    TaskDef,
+    VersionImageSet,
+    VersionTask,
+)
+from app.benchmarks.service import list_tasks
+from app.errors import Conflict, Invalid, NotFound
+from app.settings import get_settings
+from app.storage import Storage
+from gir_core.images import LOADER_VERSION
+from gir_core.tasks import DEGRADATION_VERSION
+
+METRIC_SETTINGS: dict[str, str] = {
+    "psnr": "rgb, no crop, pyiqa convention (headline metric)",
+    "ssim": "Y, 11x11 gaussian 1.5, pyiqa convention",
+    "psnr_y": "Y of YIQ, no crop, pyiqa psnry",
+    "ssim_rgb": "per RGB channel, 11x11 gaussian 1.5, pyiqa ssimc",
+    "niqe": "Y, official MATLAB pristine parameters (real-world sets)",
+    "output": "clipped to [0, 1] and quantised to 8 bit before any metric",
+    "lines": "AR/ER count tasks whose mean PSNR is strictly above the line",
+}
+"""What a version records about how it measures (the scoring conventions of gir_core)."""
+
+
+def freeze_version(
+    *, session: Session, name: str, activate: bool = False, storage: Storage | None = None
+) -> BenchmarkVersion:
+    """Copy the pool — every task with its lines, the newest GT set, every real-world set —
+    into a new version called ``name``.
+
+    Raises:
+        Conflict: a version with this name exists.
+        Invalid: an empty pool, tasks without lines (named by key), or a GT file that is
+            missing or changed in storage.
+        NotFound: no GT set.
+    """
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise Invalid("a version name needs 1 to 80 characters")
+    if session.scalar(select(BenchmarkVersion.id).where(BenchmarkVersion.name == name)):
+        raise Conflict(f"a benchmark version named {name!r} exists already")
+    tasks = list_tasks(session=session)
+    if not tasks:
+        raise Invalid("the task pool is empty; add tasks before freezing a version")
+    missing = [t.key for t in tasks if t.acceptance_psnr is None or t.excellence_psnr is None]
+    if missing:
+        more = f" and {len(missing) - 20} more" if len(missing) > 20 else ""
+        shown = ", ".join(missing[:20]) + more
+        raise Invalid(f"tasks without lines: {shown}; train or import their lines first")
+    gt = current_gt_set(session=session)
+    sets = [gt, *list_image_sets(session=session, role="real")]
+    for image_set in sets:
+        verify_set(image_set, storage)
+    version = BenchmarkVersion(
+        name=name,
+        seed=get_settings().hidden_seed,
+        max_side=gt.max_side,
+        metric_settings=_settings(tasks),
+        tasks=[
+            VersionTask(
+                task=task,
+                position=position,
+                acceptance_psnr=task.acceptance_psnr,
+                excellence_psnr=task.excellence_psnr,
+            )
+            for position, task in enumerate(tasks)
+        ],
+        image_sets=[VersionImageSet(image_set=image_set) for image_set in sets],
+    )
+    session.add(version)
+    session.flush()
+    if activate:
+        _activate(session, version)
+    session.commit()
+    return version
+
+
+def _settings(tasks: list[TaskDef]) -> dict[str, object]:
+    return {
+        **METRIC_SETTINGS,
+        "line_sources": sorted({task.line_source for task in tasks} - {""}),
+        "loader_version": LOADER_VERSION,
+        "degradation_version": DEGRADATION_VERSION,
+    }
+
+
+def activate_version(*, session: Session, name: str) -> BenchmarkVersion:
+    """Make ``name`` the one active version (the leaderboard's and new submissions').
+
+    Raises:
+        NotFound: no such version.
+    """
+    version = get_version(session=session, name=name)
+    _activate(session, version)
+    session.commit()
+    return version
+
+
+def _activate(session: Session, version: BenchmarkVersion) -> None:
+    # Two statements in this order: the partial unique index never sees two active rows.
+    session.execute(
+        update(BenchmarkVersion).where(BenchmarkVersion.is_active).values(is_active=False)
+    )
+    session.execute(
+        update(BenchmarkVersion).where(BenchmarkVersion.id == version.id).values(is_active=True)
+    )
+    session.expire_all()
+
+
+_LOAD_ALL = (
+    selectinload(BenchmarkVersion.tasks).selectinload(VersionTask.task),
+    selectinload(BenchmarkVersion.image_sets)
+    .selectinload(VersionImageSet.image_set)
+    .selectinload(ImageSet.images),
+)
+"""Load a version's tasks and images in a few queries instead of one per row."""
+
+
+def get_version(*, session: Session, name: str) -> BenchmarkVersion:
+    """The version called ``name``, with its tasks and image sets loaded.
+
+    Raises:
+        NotFound: naming it.
+    """
+    query = select(BenchmarkVersion).where(BenchmarkVersion.name == name).options(*_LOAD_ALL)
+    version = session.scalar(query)
+    if version is None:
+        raise NotFound(f"there is no benchmark version named {name!r}")
+    return version
+
+
+def active_version(*, session: Session) -> BenchmarkVersion | None:
+    """The active version (tasks and image sets loaded), or None before the first activation."""
+    query = select(BenchmarkVersion).where(BenchmarkVersion.is_active).options(*_LOAD_ALL)
+    return session.scalar(query)
+
+
+def version_or_active(*, session: Session, name: str | None) -> BenchmarkVersion | None:
+    """The named version, or the active one when ``name`` is None."""
+    if name is None:
+        return active_version(session=session)
+    return get_version(session=session, name=name)
+
+
+def list_versions(*, session: Session) -> list[BenchmarkVersion]:
+    """Every version, newest first, with what its counts need loaded."""
+    query = select(BenchmarkVersion).order_by(BenchmarkVersion.id.desc()).options(*_LOAD_ALL)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class VersionCounts:
+    """How many tasks of each kind and images of each role a version holds."""
+
+    tasks: dict[str, int]
+    images: dict[str, int]
+
+
+def version_counts(version: BenchmarkVersion) -> VersionCounts:
+    """Task counts by kind and image counts by set role (for lists and pages)."""
+    tasks = Counter(vt.task.kind for vt in version.tasks)
+    images: Counter[str] = Counter()
+    for link in version.image_sets:
+        images[link.image_set.role] += len(link.image_set.images)
+    return VersionCounts(
+        tasks={"representative": tasks["representative"], "hidden": tasks["hidden"]},
+        images={"gt": images["gt"], "real": images["real"]},
+    )
+
+
+def version_sets(version: BenchmarkVersion) -> list[ImageSet]:
+    """The version's image sets: the GT set first, then the real-world sets by name."""
+    sets = [link.image_set for link in version.image_sets]
+    return sorted(sets, key=lambda s: (s.role != "gt", s.name))

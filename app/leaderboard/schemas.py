@@ -1,0 +1,96 @@
+"""Shapes of the leaderboard API: the query (sort, filters, page) and one row per submission."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SortKey = Literal[
+    "rank",
+    "id",
+    "name",
+    "owner",
+    "format",
+    "ar",
+    "er",
+    "ar_low",
+    "ar_high",
+    "mean_psnr",
+    "psnr_low",
+    "psnr_high",
+    "mean_ssim",
+    "ar_representative",
+    "ar_hidden",
+    "gap",
+    "mean_niqe",
+    "parameters",
+    "seconds_per_mp",
+    "created_at",
+]
+
+
+class LeaderboardFilters(BaseModel):
+    """Which board (benchmark version), and how it is sorted and filtered (the CSV export)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(default=None, description="Benchmark version name (active).")
+    sort: SortKey = Field(default="rank", description="Column to sort by (nulls always last).")
+    order: Literal["asc", "desc"] | None = Field(
+        default=None, description="Default: ascending for rank, name, owner; else descending."
+    )
+    format: Literal["onnx", "torchscript"] | None = None
+    baselines: bool = Field(default=True, description="Include the reference (baseline) rows.")
+    q: str | None = Field(
+        default=None, max_length=100, description="Case-insensitive text in name or owner."
+    )
+
+
+class LeaderboardQuery(LeaderboardFilters):
+    """The JSON board adds a page."""
+
+    limit: int = Field(default=50, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+
+class LeaderboardRow(BaseModel):
+    """One public, scored, unmoderated submission and its summary on the version."""
+
+    rank: int = Field(description="Place by AR, then ER, then mean PSNR (ties share a rank).")
+    id: int
+    url: str
+    name: str
+    owner: str
+    format: str
+    paper_url: str
+    code_url: str
+    is_baseline: bool
+    ar: float
+    er: float
+    ar_low: float = Field(description="Bootstrap CI of AR over test images (low end).")
+    ar_high: float
+    mean_psnr: float
+    psnr_low: float = Field(description="Bootstrap CI of mean PSNR (low end).")
+    psnr_high: float
+    mean_ssim: float
+    ar_representative: float | None
+    ar_hidden: float | None
+    gap: float | None = Field(description="AR on representative minus AR on hidden tasks.")
+    mean_niqe: float | None
+    parameters: int | None
+    seconds_per_mp: float | None
+    created_at: datetime
+
+
+class LeaderboardPage(BaseModel):
+    """A page of the board for one benchmark version (null before any version is active)."""
+
+    version: str | None
+    sort: SortKey
+    order: Literal["asc", "desc"]
+    total: int
+    limit: int
+    offset: int
+    items: list[LeaderboardRow]

@@ -1,0 +1,213 @@
+"""The leaderboard: public, scored, unmoderated submissions of one benchmark version, ranked.
+
+Each page is one SQL statement over submissions ⋈ summaries ⋈ users: the rank is a window
+function over the whole board (so a filtered view still shows each row's real place), and the
+total comes from ``count(*) OVER ()`` beside the page, so no query runs per row and none per page
+except a count when the page is past the end. Rank: AR, then ER, then mean PSNR, all descending;
+baseline rows are ranked like any other (they are reference points on the same scale).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Row, Subquery, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.benchmarks.models import BenchmarkVersion
+from app.errors import NotFound
+from app.leaderboard.schemas import (
+    LeaderboardFilters,
+    LeaderboardPage,
+    LeaderboardQuery,
+    LeaderboardRow,
+)
+from app.submissions.models import Submission, Summary
+from app.submissions.service import submission_url
+
+ASCENDING_BY_DEFAULT = frozenset({"rank", "name", "owner", "format"})
+CSV_COLUMNS = (
+    "rank",
+    "id",
+    "name",
+    "owner",
+    "format",
+    "ar",
+    "ar_low",
+    "ar_high",
+    "er",
+    "mean_psnr",
+    "psnr_low",
+    "psnr_high",
+    "mean_ssim",
+    "ar_representative",
+    "ar_hidden",
+    "gap",
+    "mean_niqe",
+    "parameters",
+    "seconds_per_mp",
+    "created_at",
+    "is_baseline",
+    "paper_url",
+    "code_url",
+    "url",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _board(version_id: int) -> Subquery:
+    """Every row of the version's board with its global rank (filters apply outside)."""
+    rank = func.rank().over(
+        order_by=(Summary.ar.desc(), Summary.er.desc(), Summary.mean_psnr.desc())
+    )
+    return (
+        select(
+            rank.label("rank"),
+            Submission.id,
+            Submission.name,
+            User.name.label("owner"),
+            Submission.format,
+            Submission.paper_url,
+            Submission.code_url,
+            Submission.is_baseline,
+            Summary.ar,
+            Summary.er,
+            Summary.ar_low,
+            Summary.ar_high,
+            Summary.mean_psnr,
+            Summary.psnr_low,
+            Summary.psnr_high,
+            Summary.mean_ssim,
+            Summary.ar_representative,
+            Summary.ar_hidden,
+            (Summary.ar_representative - Summary.ar_hidden).label("gap"),
+            Summary.mean_niqe,
+            Submission.parameters,
+            Submission.seconds_per_mp,
+            Submission.created_at,
+        )
+        .join(Summary, Summary.submission_id == Submission.id)
+        .join(User, User.id == Submission.owner_id)
+        .where(
+            Summary.benchmark_version_id == version_id,
+            Submission.status == "scored",
+            Submission.visibility == "public",
+            Submission.is_hidden.is_(False),
+        )
+        .subquery("board")
+    )
+
+
+def _conditions(board: Subquery, filters: LeaderboardFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.format is not None:
+        conditions.append(board.c.format == filters.format)
+    if not filters.baselines:
+        conditions.append(board.c.is_baseline.is_(False))
+    if filters.q:
+        conditions.append(
+            or_(
+                board.c.name.icontains(filters.q, autoescape=True),
+                board.c.owner.icontains(filters.q, autoescape=True),
+            )
+        )
+    return conditions
+
+
+def direction(filters: LeaderboardFilters) -> Literal["asc", "desc"]:
+    """The requested order, or the natural one for the sort column."""
+    if filters.order is not None:
+        return filters.order
+    return "asc" if filters.sort in ASCENDING_BY_DEFAULT else "desc"
+
+
+def _version(session: Session, name: str | None) -> Row[int, str] | None:
+    """(id, name) of the named or active version; columns only, so no task list is loaded."""
+    query = select(BenchmarkVersion.id, BenchmarkVersion.name)
+    if name is None:
+        return session.execute(query.where(BenchmarkVersion.is_active)).one_or_none()
+    found = session.execute(query.where(BenchmarkVersion.name == name)).one_or_none()
+    if found is None:
+        raise NotFound(f"there is no benchmark version named {name!r}")
+    return found
+
+
+def _select_rows(
+    session: Session, version_id: int, filters: LeaderboardFilters, page: tuple[int, int] | None
+) -> tuple[list[Any], int]:
+    """The sorted, filtered rows (one statement) and the filtered total."""
+    board = _board(version_id)
+    conditions = _conditions(board, filters)
+    column = board.c[filters.sort]
+    ordered = column.asc() if direction(filters) == "asc" else column.desc()
+    query = (
+        select(board, func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(ordered.nulls_last(), board.c.id.asc())
+    )
+    if page is not None:
+        query = query.limit(page[0]).offset(page[1])
+    rows = list(session.execute(query))
+    if rows:
+        return rows, int(rows[0].total)
+    count = select(func.count()).select_from(board).where(*conditions)
+    return rows, session.scalar(count) or 0
+
+
+def _row(row: Any) -> LeaderboardRow:
+    values = row._asdict()
+    values.pop("total")
+    return LeaderboardRow(**values, url=submission_url(row.id))
+
+
+def leaderboard(*, session: Session, query: LeaderboardQuery) -> LeaderboardPage:
+    """A page of the board for ``query.version`` (default: the active version).
+
+    Raises:
+        NotFound: no version has that name.
+    """
+    version = _version(session, query.version)
+    rows, total = (
+        _select_rows(session, version.id, query, (query.limit, query.offset))
+        if version is not None
+        else ([], 0)
+    )
+    return LeaderboardPage(
+        version=version.name if version is not None else None,
+        sort=query.sort,
+        order=direction(query),
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+        items=[_row(row) for row in rows],
+    )
+
+
+def _cell(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def leaderboard_csv(*, session: Session, filters: LeaderboardFilters) -> tuple[str, str]:
+    """The whole filtered board as CSV text, and the version name for the file name.
+
+    Raises:
+        NotFound: no version has that name.
+    """
+    version = _version(session, filters.version)
+    rows: Iterable[Any] = (
+        _select_rows(session, version.id, filters, None)[0] if version is not None else []
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        data = _row(row).model_dump(mode="json")
+        writer.writerow(_cell(data[name]) for name in CSV_COLUMNS)
+    return out.getvalue(), version.name if version is not None else "none"

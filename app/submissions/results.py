@@ -1,0 +1,118 @@
+"""Per-task results and the failure log of one submission, as a given viewer may see them.
+
+Hidden tasks are named by public key and order only: their spec is never selected into a
+response, and a log shown to anyone but an administrator has every hidden spec of the pool
+replaced by its key (defence in depth — the worker is not supposed to log them at all).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth.models import User
+from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
+from app.errors import NotFound
+from app.storage import get_storage
+from app.submissions.models import RealWorldResultRow, Summary, TaskResultRow
+from app.submissions.schemas import (
+    RealWorldResultRead,
+    SubmissionResults,
+    SummaryRead,
+    TaskResultRead,
+)
+from app.submissions.service import manages, visible_submission
+
+PUBLIC_KIND = "representative"
+LOG_MAX_BYTES = 2 << 20
+
+
+def _task_read(row: TaskResultRow, line: VersionTask, task: TaskDef) -> TaskResultRead:
+    accept, excel = line.acceptance_psnr, line.excellence_psnr
+    return TaskResultRead(
+        key=task.key,
+        kind=task.kind,
+        order=task.order,
+        spec=task.spec if task.kind == PUBLIC_KIND else None,
+        mean_psnr=row.mean_psnr,
+        mean_ssim=row.mean_ssim,
+        psnr=row.psnr,
+        ssim=row.ssim,
+        seconds=row.seconds,
+        acceptance_psnr=accept,
+        excellence_psnr=excel,
+        passed_acceptance=row.mean_psnr > accept,
+        passed_excellence=row.mean_psnr > excel,
+        score=(row.mean_psnr - accept) / (excel - accept) if excel != accept else None,
+    )
+
+
+def submission_results(
+    *, session: Session, viewer: User | None, submission_id: int
+) -> SubmissionResults:
+    """Every task and real-world result landed so far, in benchmark order, and the summary.
+
+    Raises:
+        NotFound: the submission is not visible to ``viewer``.
+    """
+    submission = visible_submission(session=session, viewer=viewer, submission_id=submission_id)
+    tasks = session.execute(
+        select(TaskResultRow, VersionTask, TaskDef)
+        .join(VersionTask, VersionTask.id == TaskResultRow.version_task_id)
+        .join(TaskDef, TaskDef.id == VersionTask.task_id)
+        .where(TaskResultRow.submission_id == submission_id)
+        .order_by(VersionTask.position)
+    )
+    real = session.execute(
+        select(RealWorldResultRow, ImageSet)
+        .join(ImageSet, ImageSet.id == RealWorldResultRow.image_set_id)
+        .where(RealWorldResultRow.submission_id == submission_id)
+        .order_by(ImageSet.name)
+    )
+    summary = session.get(Summary, submission_id)
+    version = session.scalar(
+        select(BenchmarkVersion.name).where(BenchmarkVersion.id == submission.benchmark_version_id)
+    )
+    return SubmissionResults(
+        submission_id=submission_id,
+        status=submission.status,  # type: ignore[arg-type]
+        benchmark_version=version,
+        tasks=[_task_read(*row) for row in tasks],
+        real_world=[
+            RealWorldResultRead(
+                set_name=image_set.name,
+                label=image_set.label,
+                mean_niqe=result.mean_niqe,
+                niqe=result.niqe,
+                seconds=result.seconds,
+            )
+            for result, image_set in real
+        ],
+        summary=SummaryRead.model_validate(summary) if summary is not None else None,
+    )
+
+
+def submission_log(*, session: Session, viewer: User | None, submission_id: int) -> str:
+    """The submission's worker log (its last :data:`LOG_MAX_BYTES`), owner and admins only.
+
+    Raises:
+        NotFound: not visible, not the viewer's to read, or no log written yet.
+    """
+    submission = visible_submission(session=session, viewer=viewer, submission_id=submission_id)
+    if not manages(viewer, submission):
+        raise NotFound(f"there is no submission {submission_id}")
+    storage = get_storage()
+    if not submission.log_key or not storage.exists(submission.log_key):
+        raise NotFound(f"submission {submission_id} has no log yet")
+    with storage.local_path(submission.log_key).open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(size - LOG_MAX_BYTES, 0))
+        text = handle.read().decode("utf-8", errors="replace")
+    if viewer is not None and not viewer.is_admin:
+        hidden = session.execute(
+            select(TaskDef.key, TaskDef.spec).where(TaskDef.kind != PUBLIC_KIND)
+        )
+        for key, spec in hidden:
+            if spec:
+                text = text.replace(spec, f"[hidden task {key}]")
+    return text

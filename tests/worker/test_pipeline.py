@@ -1,0 +1,150 @@
+"""Validation and scoring through a real Celery worker process on PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.queue import enqueue_validation
+from app.storage import get_storage
+from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
+from app.submissions.pipeline import claim_scoring, store_result
+from gir_core import generality
+from gir_core.images import load_image
+from gir_core.metrics import niqe
+from gir_core.scoring import TaskResult
+from tests.worker.conftest import Bench, WorkerProcess, add_submission, onnx_model, wait_for
+from worker.plan import ScoringPlan, scoring_plan
+from worker.selfcheck import sandbox_protections
+
+TASK_NAMES = ("validate_submission", "score_submission", "reconcile", "train_lines", "synthesize")
+
+
+def _submission(db: Session, submission_id: int) -> Submission:
+    db.expire_all()
+    submission = db.get(Submission, submission_id)
+    assert submission is not None
+    return submission
+
+
+def test_identity_is_scored_and_a_hostile_model_fails_with_its_sentence(
+    db: Session,
+    bench: Bench,
+    demo_pngs: tuple[list[Path], list[Path]],
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    good = add_submission(db, "identity", onnx_model("identity"))
+    bad = add_submission(db, "times 255", onnx_model("scaled"))
+    for submission_id in (good, bad):
+        enqueue_validation(submission_id)
+    worker = start_worker()
+    finished = ("scored", "failed")
+    wait_for(lambda: {_submission(db, i).status for i in (good, bad)} <= set(finished), [worker])
+
+    failed = _submission(db, bad)
+    assert (failed.status, failed.error_code) == ("failed", "contract")
+    assert "expected [0, 1] (did the model scale to 0-255?)" in failed.error_message
+    assert get_storage().exists(failed.log_key)
+
+    scored = _submission(db, good)
+    assert scored.status == "scored", scored.error_message
+    assert (scored.progress_done, scored.progress_total, scored.current_task) == (4, 4, "")
+    assert scored.parameters == 0 and scored.seconds_per_mp is not None
+    assert scored.attempts == 1 and scored.worker_host and scored.benchmark_version_id
+    assert scored.started_at is not None and scored.finished_at is not None
+    log = get_storage().local_path(scored.log_key).read_text()
+    assert "== contract check ==" in log and "== scoring, attempt 1 ==" in log
+
+    plan = scoring_plan(session=db, version_id=bench.version_id, storage=get_storage())
+    rows = _task_rows(db, plan, good)
+    for key, expected in bench.identity_psnr.items():
+        assert rows[key].psnr == expected  # the identity's output is the degraded input
+        assert rows[key].mean_psnr == math.fsum(expected) / 2
+        assert len(rows[key].ssim) == 2 and rows[key].seconds > 0
+    real = db.scalars(select(RealWorldResultRow).filter_by(submission_id=good)).one()
+    assert real.image_set_id == bench.real_set_id
+    assert real.niqe == [float(niqe(load_image(demo_pngs[1][0], convert_grey=True)))]
+    _check_summary(db, plan, rows, good, real.mean_niqe)
+    _check_worker_output(worker.output())
+
+
+def _task_rows(db: Session, plan: ScoringPlan, submission_id: int) -> dict[str, TaskResultRow]:
+    stored = db.scalars(select(TaskResultRow).filter_by(submission_id=submission_id))
+    by_id = {row.version_task_id: row for row in stored}
+    return {key: by_id[task_id] for key, task_id in plan.task_ids.items()}
+
+
+def _check_summary(
+    db: Session,
+    plan: ScoringPlan,
+    rows: dict[str, TaskResultRow],
+    submission_id: int,
+    mean_niqe: float | None,
+) -> None:
+    """The summary row holds gir_core.generality's numbers on the stored per-task values."""
+    summary = db.get(Summary, submission_id)
+    assert summary is not None and summary.benchmark_version_id == plan.version_id
+    means = {key: row.mean_psnr for key, row in rows.items()}
+    ssims = {key: row.mean_ssim for key, row in rows.items()}
+    expected = generality.summarize(plan.lines, means, ssims)
+    assert expected.representative is not None and expected.hidden is not None
+    assert (summary.ar, summary.er) == (expected.ar, expected.er) == (0.75, 0.25)
+    assert summary.ar_representative == expected.representative.ar == 2 / 3
+    assert summary.ar_hidden == expected.hidden.ar == 1.0
+    assert (summary.mean_psnr, summary.psnr_hidden) == (expected.mean_psnr, means["h1"])
+    ci = generality.bootstrap_ci(
+        plan.lines, {k: r.psnr for k, r in rows.items()}, seed=submission_id
+    )
+    assert (summary.ar_low, summary.ar_high) == (ci.ar.low, ci.ar.high)
+    assert (summary.psnr_low, summary.psnr_high) == (ci.mean_psnr.low, ci.mean_psnr.high)
+    bias = generality.degradation_bias(plan.lines, means)
+    assert summary.bias == {
+        n: {"n_tasks": b.n_tasks, "mean_score": b.mean_score} for n, b in bias.items()
+    }
+    assert summary.bias["rain"]["n_tasks"] == 1  # the hidden task's degradations count too
+    assert summary.mean_niqe == mean_niqe is not None
+
+
+def _check_worker_output(output: str) -> None:
+    """Every task name registered; every missing sandbox protection on its own WARNING line."""
+    for name in TASK_NAMES:
+        assert f". gir.{name}" in output
+    assert "sandbox self-check on" in output
+    lines = output.splitlines()
+    for name in sandbox_protections()[1]:
+        line = next(x for x in lines if "SANDBOX PROTECTION MISSING on" in x and name in x)
+        assert "WARNING/" in line
+
+
+def test_duplicates_are_harmless_and_cancellation_stops_writes(db: Session, bench: Bench) -> None:
+    """A duplicate message does not start a second run, a redelivered result rewrites its row
+    in place, and once the owner cancels nothing more lands."""
+    submission_id = add_submission(db, "identity", onnx_model("identity"), validated=True)
+    assert claim_scoring(session=db, submission_id=submission_id, host="here") is not None
+    # A duplicate message while this worker's heartbeat is fresh: not a second run.
+    assert claim_scoring(session=db, submission_id=submission_id, host="there") is None
+    assert _submission(db, submission_id).attempts == 1
+    plan = scoring_plan(session=db, version_id=bench.version_id, storage=get_storage())
+
+    def store(key: str, done: int) -> bool:
+        result = TaskResult(key, "representative", 1, (20.0, 22.0), (0.5, 0.7), 0.1)
+        return store_result(
+            session=db, submission_id=submission_id, target_id=plan.task_ids[key],
+            result=result, progress=(done, 4, ""),
+        )  # fmt: skip
+
+    assert store("1", 1) and store("1", 1)
+    rows = db.scalars(select(TaskResultRow).filter_by(submission_id=submission_id)).all()
+    assert [(row.id, row.psnr, row.mean_psnr) for row in rows] == [(1, [20.0, 22.0], 21.0)]
+    assert _submission(db, submission_id).progress_done == 1
+
+    db.get(Submission, submission_id).status = "cancelled"  # type: ignore[union-attr]
+    db.commit()
+    assert not store("2", 2)
+    assert len(db.scalars(select(TaskResultRow).filter_by(submission_id=submission_id)).all()) == 1
+    cancelled = _submission(db, submission_id)
+    assert (cancelled.status, cancelled.progress_done) == ("cancelled", 1)

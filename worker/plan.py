@@ -1,0 +1,94 @@
+"""A frozen benchmark version as :mod:`gir_core.scoring` needs it, read from the database.
+
+The worker turns a version's rows into a :class:`~gir_core.scoring.Benchmark` (tasks parsed
+from their specs, image files from storage, the version's seed and size limit) plus the ids
+results are stored under. Hidden specs are parsed here, in the worker, and never leave it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.benchmarks.models import BenchmarkVersion, ImageSet
+from app.storage import Storage
+from gir_core.generality import TaskKind, TaskLine
+from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldSet
+from gir_core.synthesis import synthesise
+from gir_core.tasks import Task
+
+SYNTHESIS_CACHE = "cache/synthesis"
+"""Storage key of the degraded-input cache: content-addressed, shared by every worker."""
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """A version ready to score: the benchmark, the ids rows are stored under, and the lines.
+
+    ``lines`` carry every task's kind and degradation names — hidden ones too: the server knows
+    them — for the summary's split and per-degradation bias.
+    """
+
+    version_id: int
+    benchmark: Benchmark
+    task_ids: dict[str, int]
+    set_ids: dict[str, int]
+    lines: tuple[TaskLine, ...]
+
+
+def scoring_plan(*, session: Session, version_id: int, storage: Storage) -> ScoringPlan:
+    """Build the plan of a version from its frozen tasks and image sets.
+
+    GT images keep their set's ``position`` order: the position is the image index that seeds
+    synthesis, so the degraded inputs are the ones the lines were measured on.
+    """
+    version = session.get(BenchmarkVersion, version_id)
+    if version is None:
+        raise LookupError(f"benchmark version {version_id} does not exist")
+    tasks, lines, task_ids = [], [], {}
+    for frozen in version.tasks:
+        task = Task.parse(frozen.task.spec)
+        kind: TaskKind = "hidden" if frozen.task.kind == "hidden" else "representative"
+        key = frozen.task.key
+        tasks.append(BenchmarkTask(key, task, kind))
+        lines.append(
+            TaskLine(key, frozen.acceptance_psnr, frozen.excellence_psnr, kind, task.names)
+        )
+        task_ids[key] = frozen.id
+    sets = sorted((link.image_set for link in version.image_sets), key=lambda s: s.name)
+    real = [s for s in sets if s.role == "real"]
+    benchmark = Benchmark(
+        gt_images=tuple(path for s in sets if s.role == "gt" for path in _paths(s, storage)),
+        tasks=tuple(tasks),
+        seed=version.seed,
+        cache_dir=storage.local_path(SYNTHESIS_CACHE),
+        max_side=version.max_side,
+        real_world=tuple(
+            RealWorldSet(s.name, tuple(_paths(s, storage)), s.label or "real-world") for s in real
+        ),
+    )
+    return ScoringPlan(version.id, benchmark, task_ids, {s.name: s.id for s in real}, tuple(lines))
+
+
+def _paths(image_set: ImageSet, storage: Storage) -> list[Path]:
+    return [storage.local_path(image.storage_key) for image in image_set.images]
+
+
+def prepare_inputs(plan: ScoringPlan, *, workers: int | None = None) -> int:
+    """Make the degraded inputs the shared cache lacks; returns how many were made.
+
+    Runs before a model's sandbox starts, so synthesis never eats into the model's time limit
+    (scoring then finds everything cached). It is also the operators' ``synthesize`` job.
+    """
+    benchmark = plan.benchmark
+    result = synthesise(
+        list(benchmark.gt_images),
+        [item.task for item in benchmark.tasks],
+        seed=benchmark.seed,
+        cache_dir=benchmark.cache_dir,
+        max_side=benchmark.max_side,
+        workers=workers,
+    )
+    return result.computed
