@@ -32,13 +32,14 @@ def _filesystem_options(settings: Settings) -> dict[str, object]:
     SQLite file the service already writes; lost messages are covered by the reconciler.
     """
     root = Path(settings.broker_dir)
-    for sub in ("out", "processed"):
+    for sub in ("out", "processed", "control"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     folder = str(root / "out")
     return {
         "data_folder_in": folder,
         "data_folder_out": folder,
         "processed_folder": str(root / "processed"),
+        "control_folder": str(root / "control"),
         "store_processed": False,
     }
 
@@ -50,7 +51,10 @@ def build_celery(settings: Settings) -> Celery:
     if settings.broker_url.startswith("filesystem"):
         transport_options = _filesystem_options(settings)
     celery.conf.update(
-        task_queues=(Queue(VALIDATE), Queue(SCORE)),
+        task_queues=(
+            Queue(VALIDATE, routing_key=VALIDATE),
+            Queue(SCORE, routing_key=SCORE),
+        ),
         task_default_queue=VALIDATE,
         task_routes={SCORE_TASK: {"queue": SCORE}, TRAIN_LINES_TASK: {"queue": SCORE}},
         task_acks_late=True,
