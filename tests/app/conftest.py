@@ -32,7 +32,7 @@ def service_env(
 ) -> Iterator[dict[str, str]]:
     """Point the settings at this worker's test database, Redis database and storage folder."""
     index = _worker_index(worker_id)
-    name = f"gir_test_{index}"
+    name = f"gir_test_{index}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {name}")
@@ -52,6 +52,11 @@ def service_env(
 
     upgrade(env["GIR_DATABASE_URL"])
     yield env
+    from app.db import get_engine
+
+    get_engine().dispose()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)

@@ -3,6 +3,8 @@ downgrade base back to nothing, and upgrade again."""
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 from sqlalchemy import create_engine, inspect
 
@@ -13,7 +15,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def test_upgrade_downgrade_round_trip_on_postgresql(worker_id: str) -> None:
-    name = f"gir_migrations_{worker_id}"
+    name = f"gir_migrations_{worker_id}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {name}")

@@ -73,15 +73,17 @@ def _index(worker_id: str) -> int:
 
 
 @pytest.fixture(scope="session")
-def worker_db(worker_id: str) -> str:
-    """An empty database of this xdist worker's own, migrated by Alembic."""
-    name = f"gir_worker_test_{_index(worker_id)}"
+def worker_db(worker_id: str) -> Iterator[str]:
+    """An empty database of this test process's own, migrated by Alembic, dropped afterwards."""
+    name = f"gir_worker_test_{_index(worker_id)}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {name}")
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     upgrade(url)
-    return url
+    yield url
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
