@@ -126,17 +126,39 @@ def heartbeat(submission_id: int) -> Iterator[None]:
         thread.join()
 
 
+# While scoring, the model sees hidden inputs: any text it controls (an exception message, what it
+# prints) could carry them out to the submitter, so those channels are closed for that phase.
+WITHHELD_MESSAGES = {
+    "crash": "the model raised an error or crashed while scoring (its message is withheld: during "
+    "scoring it could carry hidden test data; reproduce with `gir eval` on your own images)",
+    "violation": "the model tried to access a file, device or the network while scoring, which "
+    "the sandbox forbids",
+}
+WITHHELD_LOG = (
+    "({size} bytes of model output withheld: output printed while scoring hidden inputs is kept "
+    "for administrators only, in storage key {key})"
+)
+
+
+def public_message(error: ModelError, *, scoring: bool) -> str:
+    """The sentence the submitter reads; model-controlled text is dropped while scoring."""
+    if scoring and error.code in WITHHELD_MESSAGES:
+        return WITHHELD_MESSAGES[error.code]
+    return str(error)
+
+
 @contextmanager
-def failures(session: Session, submission_id: int) -> Iterator[None]:
+def failures(session: Session, submission_id: int, *, scoring: bool = False) -> Iterator[None]:
     """Turn whatever stops a job into the submission's failure sentence.
 
-    A model's error is the submitter's to read; anything else is ours: the submitter gets an id
-    to quote, the traceback stays in this log (it may name hidden tasks' specs).
+    A model's error is the submitter's to read (except model-controlled text while scoring, see
+    :func:`public_message`); anything else is ours: the submitter gets an id to quote, the
+    traceback stays in this log (it may name hidden tasks' specs).
     """
     try:
         yield
     except ModelError as error:
-        _fail(session, submission_id, error.code, str(error))
+        _fail(session, submission_id, error.code, public_message(error, scoring=scoring))
     except SoftTimeLimitExceeded:
         _fail(session, submission_id, "limit", "the job exceeded the worker's time limit")
     except Exception:
@@ -209,7 +231,7 @@ def score_submission(submission_id: int) -> None:
         if submission is None or submission.benchmark_version_id is None:
             log.info("submission %s: no scoring to do", submission_id)
             return
-        with failures(session, submission_id), heartbeat(submission_id):
+        with failures(session, submission_id, scoring=True), heartbeat(submission_id):
             plan = scoring_plan(
                 session=session, version_id=submission.benchmark_version_id, storage=get_storage()
             )
@@ -235,7 +257,22 @@ def _run_model(session: Session, submission: Submission, plan: ScoringPlan) -> b
         return _store_all(session, submission.id, plan, sandbox)
     finally:
         sandbox.close()
-        append_log(submission.id, f"scoring, attempt {submission.attempts}", sandbox.log)
+        _save_scoring_log(submission.id, submission.attempts, sandbox.log)
+
+
+def _save_scoring_log(submission_id: int, attempt: int, text: str) -> None:
+    """Keep the scoring output for administrators; the owner's log says it was withheld."""
+    storage = get_storage()
+    key = f"logs/{submission_id}-scoring-admin.txt"
+    writer = storage.writer(key)
+    try:
+        writer.write(text.encode("utf-8", errors="replace"))
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    note = WITHHELD_LOG.format(size=len(text.encode("utf-8", errors="replace")), key=key)
+    append_log(submission_id, f"scoring, attempt {attempt}", note)
 
 
 def _store_all(

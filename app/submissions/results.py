@@ -36,8 +36,10 @@ def _task_read(row: TaskResultRow, line: VersionTask, task: TaskDef) -> TaskResu
         spec=task.spec if task.kind == PUBLIC_KIND else None,
         mean_psnr=row.mean_psnr,
         mean_ssim=row.mean_ssim,
-        psnr=row.psnr,
-        ssim=row.ssim,
+        # Per-image values of hidden tasks would give a model a wide channel to signal what it
+        # saw (it controls its outputs); only the task means are published for those.
+        psnr=row.psnr if task.kind == PUBLIC_KIND else [],
+        ssim=row.ssim if task.kind == PUBLIC_KIND else [],
         seconds=row.seconds,
         acceptance_psnr=accept,
         excellence_psnr=excel,

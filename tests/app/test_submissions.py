@@ -638,6 +638,7 @@ def test_results_name_hidden_tasks_by_key_and_order_only(
     assert public["psnr"] == [24.0, 26.0] and public["seconds"] == 1.5
     assert hidden["key"] == world.tasks[1].key and hidden["order"] == 2
     assert hidden["spec"] is None and hidden["kind"] == "hidden"
+    assert hidden["mean_psnr"] == 24.5 and hidden["psnr"] == [] and hidden["ssim"] == []
     assert (hidden["passed_acceptance"], hidden["passed_excellence"]) == (True, True)
     assert hidden["score"] == pytest.approx(1.25)
     assert response.json()["benchmark_version"] == world.version.name

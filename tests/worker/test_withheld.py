@@ -1,0 +1,43 @@
+"""While scoring, text the model controls never reaches the submitter (it saw hidden inputs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app import settings
+from gir_core.errors import ContractError, ModelCrashError, SandboxLimitError, SandboxViolationError
+from worker import pipeline
+
+
+@pytest.mark.parametrize("error_type", [ModelCrashError, SandboxViolationError])
+def test_model_controlled_messages_are_withheld_while_scoring(error_type: type) -> None:
+    error = error_type("the model raised RuntimeError: pixel(3,4)=0.7215 secret")
+    assert "secret" in pipeline.public_message(error, scoring=False)
+    scored = pipeline.public_message(error, scoring=True)
+    assert "secret" not in scored and "0.7215" not in scored
+    assert scored == pipeline.WITHHELD_MESSAGES[error.code]
+
+
+@pytest.mark.parametrize(
+    "error", [ContractError("output contains NaN for a 64×64 input (task h03)"),
+              SandboxLimitError("the model exceeded the limit of 60 s on a 256×256 input")],
+)  # fmt: skip
+def test_our_own_sentences_are_kept_while_scoring(error: Exception) -> None:
+    assert pipeline.public_message(error, scoring=True) == str(error)  # type: ignore[arg-type]
+
+
+def test_scoring_output_goes_to_an_admin_only_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIR_STORAGE_DIR", str(tmp_path))
+    settings.get_settings.cache_clear()
+    try:
+        pipeline._save_scoring_log(7, 1, "hidden input mean 0.4213\n")
+        owner_log = (tmp_path / "logs" / "7.txt").read_text()
+        admin_log = (tmp_path / "logs" / "7-scoring-admin.txt").read_text()
+    finally:
+        settings.get_settings.cache_clear()
+    assert "0.4213" not in owner_log and "withheld" in owner_log
+    assert admin_log == "hidden input mean 0.4213\n"
