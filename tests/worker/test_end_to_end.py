@@ -1,0 +1,52 @@
+"""Upload → validated → scored → summary, through the REST API with an API token, with a real
+Celery worker process, real Redis and real PostgreSQL (SPEC §6, issue 4's first test)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth_service
+from app.main import create_app
+from gir_core.generality import TaskLine, summarize
+from tests.worker.conftest import Bench, WorkerProcess, onnx_model, wait_for
+
+
+def test_upload_with_a_token_is_validated_scored_and_summarised(
+    db: Session, bench: Bench, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    user = auth_service.create_user(
+        session=db, email="ci@example.org", name="CI", password="a long password 123"
+    )
+    _, token = auth_service.create_token(session=db, user=user, name="ci")
+    headers = {"Authorization": f"Bearer {token}"}
+    worker = start_worker()
+    with TestClient(create_app()) as client:
+        files = {"file": ("identity.onnx", onnx_model("identity"), "application/octet-stream")}
+        created = client.post(
+            "/api/v1/submissions", headers=headers, files=files, data={"name": "identity"}
+        )
+        assert created.status_code == 202, created.text
+        url = f"/api/v1/submissions/{created.json()['id']}"
+
+        def finished() -> bool:
+            return client.get(url, headers=headers).json()["status"] in ("scored", "failed")
+
+        wait_for(finished, [worker], timeout=90)
+        body = client.get(url, headers=headers).json()
+        assert body["status"] == "scored", body
+        results = client.get(f"{url}/results", headers=headers).json()
+    means = {row["key"]: row["mean_psnr"] for row in results["tasks"]}
+    for key, per_image in bench.identity_psnr.items():
+        assert means[key] == math.fsum(per_image) / len(per_image)
+    lines = [
+        TaskLine(row["key"], row["acceptance_psnr"], row["excellence_psnr"], row["kind"])
+        for row in results["tasks"]
+    ]
+    expected = summarize(lines, means)
+    assert results["summary"]["ar"] == expected.ar
+    assert results["summary"]["er"] == expected.er
+    assert math.isclose(results["summary"]["mean_psnr"], expected.mean_psnr, abs_tol=1e-12)
