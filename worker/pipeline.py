@@ -39,7 +39,7 @@ from app.submissions.pipeline import (
     store_result,
     touch,
 )
-from gir_core.contract import PROBE_SIZES, check_output, probe_image
+from gir_core.contract import PROBE_SIZES, run_probes
 from gir_core.errors import ModelError
 from gir_core.runners import RunOptions
 from gir_core.sandbox import SandboxedModel, SandboxLimits
@@ -210,11 +210,7 @@ def _check(submission: Submission) -> tuple[int, float]:
     sandbox = SandboxedModel(model, options, limits)
     try:
         info = sandbox.start()
-        per_mp = 0.0
-        for height, width in PROBE_SIZES:
-            output, seconds = sandbox.run_timed(probe_image(height, width))
-            check_output(output, height, width)
-            per_mp = seconds / (height * width / 1e6)
+        per_mp = run_probes(sandbox)
     finally:
         sandbox.close()
         append_log(submission.id, "contract check", sandbox.log)
