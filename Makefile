@@ -26,8 +26,10 @@ lint: $(STAMP)
 test: $(STAMP) services lint
 	$(VENV)/bin/pytest -n 2 --durations=15
 
-demo: $(STAMP) services
-	$(PY) -m app.demo
+# The embedded demo runs on SQLite and a filesystem broker: no PostgreSQL or Redis to start.
+# Options go through ARGS, e.g. `make demo ARGS=--no-serve` or `make demo ARGS="--reset --yes"`.
+demo: $(STAMP)
+	$(PY) -m app.demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) out var .mypy_cache .ruff_cache .pytest_cache

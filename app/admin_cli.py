@@ -20,6 +20,7 @@ from app.auth import service as auth_service
 from app.benchmarks import moderation
 from app.benchmarks.cli import images_app, lines_app, tasks_app, versions_app
 from app.db import new_session
+from app.demo import DemoPlan, run_demo
 from app.errors import Invalid, ServiceError
 from app.migrate import upgrade
 from app.settings import get_settings
@@ -98,6 +99,21 @@ def preview(
             typer.echo(str(save_sheet(sheet, out, path.stem)))
     except GirError as error:
         raise fail(str(error)) from None
+
+
+@app.command("demo")
+def demo(
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Bootstrap only, then exit.")
+    ] = False,
+    port: Annotated[
+        int | None, typer.Option("--port", help="API port (default: GIR_DEMO_PORT or 8000).")
+    ] = None,
+) -> None:
+    """The embedded demo (what `make demo` runs): build what is missing, serve until Ctrl-C."""
+    code = run_demo(DemoPlan(), serve=not no_serve, port=port)
+    if code:
+        raise typer.Exit(code)
 
 
 Email = Annotated[str, typer.Option("--email", help="E-mail address (the login).")]

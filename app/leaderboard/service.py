@@ -5,21 +5,27 @@ function over the whole board (so a filtered view still shows each row's real pl
 total comes from ``count(*) OVER ()`` beside the page, so no query runs per row and none per page
 except a count when the page is past the end. Rank: AR, then ER, then mean PSNR, all descending;
 baseline rows are ranked like any other (they are reference points on the same scale).
+
+Rendered pages and CSV exports are cached per process (:mod:`app.leaderboard.cache`); the
+board's state is read in the same statement as the version, so a cached page costs one cheap
+query and a changed board is re-rendered on the very next request.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, Subquery, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion
 from app.errors import NotFound
+from app.leaderboard import cache
 from app.leaderboard.schemas import (
     LeaderboardFilters,
     LeaderboardPage,
@@ -57,6 +63,14 @@ CSV_COLUMNS = (
     "url",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PAGES: cache.PageCache[LeaderboardPage | tuple[str, str]] = cache.PageCache()
+"""This process's rendered pages and CSV exports (see :mod:`app.leaderboard.cache`)."""
+PROBE = cache.StateProbe()
+"""Reads the committed board state for fresh sessions (see :class:`cache.StateProbe`)."""
+Rendered = LeaderboardPage | tuple[str, str]
+"""A JSON page, or a CSV export with its version name."""
+Render = Callable[["_Found | None"], tuple[Rendered, int]]
+"""Renders the board for a version; also says its weight (rows) in the cache."""
 
 
 def _board(version_id: int) -> Subquery:
@@ -125,15 +139,32 @@ def direction(filters: LeaderboardFilters) -> Literal["asc", "desc"]:
     return "asc" if filters.sort in ASCENDING_BY_DEFAULT else "desc"
 
 
-def _version(session: Session, name: str | None) -> Row[int, str] | None:
-    """(id, name) of the named or active version; columns only, so no task list is loaded."""
-    query = select(BenchmarkVersion.id, BenchmarkVersion.name)
-    if name is None:
-        return session.execute(query.where(BenchmarkVersion.is_active)).one_or_none()
-    found = session.execute(query.where(BenchmarkVersion.name == name)).one_or_none()
+@dataclass(frozen=True)
+class _Found:
+    """The board's version (id and name) and the cache state it was read with."""
+
+    id: int
+    name: str
+    state: tuple[str, str] | None
+
+
+def _version(session: Session, name: str | None) -> _Found | None:
+    """The named or active version (columns only, so no task list is loaded) and, in the same
+    statement, the board state that keys the cache (None where boards are not cached)."""
+    condition = BenchmarkVersion.is_active if name is None else BenchmarkVersion.name == name
+    state = cache.state_column(session)
+    extra = [state.label("state")] if state is not None else []
+    found = session.execute(
+        select(BenchmarkVersion.id, BenchmarkVersion.name, *extra).where(condition)
+    ).one_or_none()
     if found is None:
-        raise NotFound(f"there is no benchmark version named {name!r}")
-    return found
+        if name is not None:
+            raise NotFound(f"there is no benchmark version named {name!r}")
+        return None
+    board_state = found.state if state is not None else None
+    database = cache.database_of(session.get_bind())
+    key = (database, board_state) if board_state is not None else None
+    return _Found(found.id, found.name, key)
 
 
 def _select_rows(
@@ -164,13 +195,7 @@ def _row(row: Any) -> LeaderboardRow:
     return LeaderboardRow(**values, url=submission_url(row.id))
 
 
-def leaderboard(*, session: Session, query: LeaderboardQuery) -> LeaderboardPage:
-    """A page of the board for ``query.version`` (default: the active version).
-
-    Raises:
-        NotFound: no version has that name.
-    """
-    version = _version(session, query.version)
+def _page(session: Session, query: LeaderboardQuery, version: _Found | None) -> LeaderboardPage:
     rows, total = (
         _select_rows(session, version.id, query, (query.limit, query.offset))
         if version is not None
@@ -187,6 +212,45 @@ def leaderboard(*, session: Session, query: LeaderboardQuery) -> LeaderboardPage
     )
 
 
+def _cached(
+    session: Session, name: str | None, key: tuple[object, ...], render: Render
+) -> Rendered:
+    """The rendered board for ``key`` from this process's cache, or rendered now and kept.
+
+    A fresh session first asks :data:`PROBE` for the committed state (one round trip, and the
+    session never touches the database on a hit); otherwise, or on a miss, the state comes
+    with the version lookup from the session itself, and that state keys what is rendered.
+    """
+    engine = cache.committed_engine(session)
+    probed = PROBE.read(engine) if engine is not None else None
+    if probed is not None and (hit := PAGES.get(probed, key)) is not None:
+        return hit
+    version = _version(session, name)
+    if version is None or version.state is None:
+        return render(version)[0]
+    if version.state != probed and (hit := PAGES.get(version.state, key)) is not None:
+        return hit
+    rendered, weight = render(version)
+    PAGES.put(version.state, key, rendered, weight)
+    return rendered
+
+
+def leaderboard(*, session: Session, query: LeaderboardQuery) -> LeaderboardPage:
+    """A page of the board for ``query.version`` (default: the active version).
+
+    Raises:
+        NotFound: no version has that name.
+    """
+
+    def render(version: _Found | None) -> tuple[Rendered, int]:
+        page = _page(session, query, version)
+        return page, len(page.items) + 1
+
+    page = _cached(session, query.version, ("page", *query.model_dump().values()), render)
+    assert isinstance(page, LeaderboardPage)
+    return page
+
+
 def _cell(value: object) -> object:
     """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
@@ -194,13 +258,7 @@ def _cell(value: object) -> object:
     return value
 
 
-def leaderboard_csv(*, session: Session, filters: LeaderboardFilters) -> tuple[str, str]:
-    """The whole filtered board as CSV text, and the version name for the file name.
-
-    Raises:
-        NotFound: no version has that name.
-    """
-    version = _version(session, filters.version)
+def _csv(session: Session, filters: LeaderboardFilters, version: _Found | None) -> str:
     rows: Iterable[Any] = (
         _select_rows(session, version.id, filters, None)[0] if version is not None else []
     )
@@ -210,4 +268,20 @@ def leaderboard_csv(*, session: Session, filters: LeaderboardFilters) -> tuple[s
     for row in rows:
         data = _row(row).model_dump(mode="json")
         writer.writerow(_cell(data[name]) for name in CSV_COLUMNS)
-    return out.getvalue(), version.name if version is not None else "none"
+    return out.getvalue()
+
+
+def leaderboard_csv(*, session: Session, filters: LeaderboardFilters) -> tuple[str, str]:
+    """The whole filtered board as CSV text, and the version name for the file name.
+
+    Raises:
+        NotFound: no version has that name.
+    """
+
+    def render(version: _Found | None) -> tuple[Rendered, int]:
+        text = _csv(session, filters, version)
+        return (text, version.name if version is not None else "none"), text.count("\n")
+
+    export = _cached(session, filters.version, ("csv", *filters.model_dump().values()), render)
+    assert isinstance(export, tuple)
+    return export
