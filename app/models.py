@@ -10,6 +10,7 @@ from app.benchmarks.models import (
     VersionTask,
 )
 from app.db import Base
+from app.leaderboard.models import BoardState
 from app.submissions.models import (
     RealWorldResultRow,
     Submission,
@@ -21,6 +22,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "BenchmarkVersion",
+    "BoardState",
     "Image",
     "ImageSet",
     "LoginFailure",
