@@ -71,11 +71,19 @@ def rescore(*, session: Session, submission_id: int) -> Submission:
     return submission
 
 
+REFERENCE_PREFIX = "reference/"
+
+
 def rescore_all(*, session: Session) -> list[int]:
-    """Rescore every scored or failed submission; returns their ids (oldest first)."""
+    """Rescore every scored or failed submission; returns their ids (oldest first).
+
+    Reference rows whose results are recorded line values (their stored file is a manifest under
+    ``reference/``, not a model) are skipped: there is nothing to run, and the demo rebuilds them.
+    """
     query = (
         select(Submission)
         .where(Submission.status.in_(RESCORABLE))
+        .where(Submission.storage_key.not_like(f"{REFERENCE_PREFIX}%"))
         .order_by(Submission.id)
         .with_for_update(skip_locked=True)
     )

@@ -427,9 +427,12 @@ def test_rescore_resets_deletes_results_and_enqueues(
 def test_rescore_all_takes_scored_and_failed_only(session: Session, broker: redis.Redis) -> None:
     owner = _user(session)
     rows = [_submission(session, owner, s) for s in ("scored", "failed", "cancelled", "running")]
+    line_row = _submission(session, owner, "scored")
+    line_row.storage_key = "reference/version-1/acceptance-line.json"  # recorded values, no model
     session.commit()
     assert moderation.rescore_all(session=session) == [rows[0].id, rows[1].id]
     assert [r.status for r in rows] == ["queued", "queued", "cancelled", "running"]
+    assert line_row.status == "scored"
     assert broker.llen("validate") == 2
 
 
