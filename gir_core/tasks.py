@@ -31,7 +31,7 @@ from gir_core.imaging import FloatImage, check_image
 from gir_core.paper import paper_lines
 
 # Bump whenever any degradation's output bytes change: it is part of every cache key.
-DEGRADATION_VERSION = "1"
+DEGRADATION_VERSION = "2"
 MAX_ORDER = 5
 
 _NAME = re.compile(r"^[A-Za-z_][\w.]*$")

@@ -59,6 +59,9 @@ def proxy_depth(image: NDArray[np.float32]) -> DepthMap:
     hsv = cv2.cvtColor(np.ascontiguousarray(small, dtype=np.float32), cv2.COLOR_RGB2HSV)
     cue = 0.121779 + 0.959710 * hsv[..., 2] - 0.780245 * hsv[..., 1]
     cue = cv2.erode(cue, np.ones((5, 5), np.uint8), borderType=cv2.BORDER_REFLECT_101)
+    # Dark, saturated regions give a negative cue; clipped at 0 ("near"), so one small positive
+    # peak cannot turn the whole map negative (that raised on very dark images).
+    cue = np.maximum(cue, 0.0)
     peak = float(cue.max())
     cue = cue / peak if peak > 0 else np.zeros_like(cue)
     rows = np.linspace(1.0, 0.0, h, dtype=np.float32) if h > 1 else np.ones(1, np.float32)

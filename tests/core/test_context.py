@@ -118,3 +118,14 @@ def test_context_fingerprint_names_both_sources(tmp_path: Path) -> None:
     custom = ImageContext(name="x", depth_source=FolderDepth(tmp_path)).fingerprint
     assert default == f"depth={ProxyDepth().fingerprint('')};snow={ProceduralSnow().fingerprint()}"
     assert custom.startswith("depth=folder:") and custom != default
+
+
+def test_proxy_depth_of_a_very_dark_saturated_image_is_defined() -> None:
+    # Almost everywhere the colour cue is negative (dark, saturated), with one brighter pixel:
+    # the map must stay a valid depth (the vertical prior), not raise.
+    image = np.zeros((64, 64, 3), np.float32)
+    image[..., 0] = 0.05  # cue ≈ −0.61 everywhere …
+    image[20:44, 20:44] = (0.05, 0.04, 0.04)  # … but a barely positive patch (cue ≈ 0.014)
+    depth = proxy_depth(image)
+    assert float(depth.min()) >= 0.1 - 1e-6 and float(depth.max()) == pytest.approx(1.0)
+    assert depth[0].mean() > depth[-1].mean()
