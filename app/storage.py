@@ -17,6 +17,10 @@ from typing import BinaryIO, Protocol
 
 from gir_core.errors import GirError
 
+SYNTHESIS_CACHE = "cache/synthesis"
+"""Storage key of the degraded-input cache: content-addressed, shared by every worker (and
+filled ahead of them by the demo)."""
+
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
@@ -136,6 +140,17 @@ class LocalStorage:
             probe.unlink()
         except OSError as error:
             raise StorageError(f"storage at {self.root} is not writable: {error}") from None
+
+
+def put_bytes(storage: Storage, key: str, data: bytes) -> None:
+    """Store ``data`` under ``key`` in one atomic write (nothing is left behind on failure)."""
+    writer = storage.writer(key)
+    try:
+        writer.write(data)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def get_storage() -> LocalStorage:

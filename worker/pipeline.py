@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.db import new_session
 from app.queue import enqueue_scoring
 from app.settings import get_settings
-from app.storage import get_storage
+from app.storage import get_storage, put_bytes
 from app.submissions.models import Submission
 from app.submissions.pipeline import (
     claim_scoring,
@@ -89,13 +89,7 @@ def append_log(submission_id: int, title: str, text: str) -> str:
     """
     storage, key = get_storage(), log_key(submission_id)
     before = storage.local_path(key).read_bytes() if storage.exists(key) else b""
-    writer = storage.writer(key)
-    try:
-        writer.write(before + f"== {title} ==\n{text or '(no output)'}\n".encode())
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
+    put_bytes(storage, key, before + f"== {title} ==\n{text or '(no output)'}\n".encode())
     return key
 
 
@@ -258,16 +252,10 @@ def _run_model(session: Session, submission: Submission, plan: ScoringPlan) -> b
 
 def _save_scoring_log(submission_id: int, attempt: int, text: str) -> None:
     """Keep the scoring output for administrators; the owner's log says it was withheld."""
-    storage = get_storage()
     key = f"logs/{submission_id}-scoring-admin.txt"
-    writer = storage.writer(key)
-    try:
-        writer.write(text.encode("utf-8", errors="replace"))
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-    note = WITHHELD_LOG.format(size=len(text.encode("utf-8", errors="replace")), key=key)
+    data = text.encode("utf-8", errors="replace")
+    put_bytes(get_storage(), key, data)
+    note = WITHHELD_LOG.format(size=len(data), key=key)
     append_log(submission_id, f"scoring, attempt {attempt}", note)
 
 

@@ -13,14 +13,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.benchmarks.models import BenchmarkVersion, ImageSet
-from app.storage import Storage
+from app.storage import SYNTHESIS_CACHE, Storage
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldSet
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
-
-SYNTHESIS_CACHE = "cache/synthesis"
-"""Storage key of the degraded-input cache: content-addressed, shared by every worker."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from app.benchmarks.models import BenchmarkVersion, VersionTask
 from app.benchmarks.versions import version_sets
 from app.db import utcnow
 from app.demo.benchmark import Say, StepProgress
-from app.storage import get_storage
+from app.storage import SYNTHESIS_CACHE, get_storage
 from app.submissions.models import Submission, Summary, TaskResultRow
 from app.submissions.pipeline import summary_values, upsert
 from app.submissions.schemas import SubmissionCreate
@@ -51,9 +51,6 @@ from gir_core.tasks import Task
 
 LineKind = Literal["acceptance", "excellence"]
 KINDS: tuple[LineKind, ...] = ("acceptance", "excellence")
-SYNTHESIS_CACHE = "cache/synthesis"
-"""The worker's degraded-input cache (``worker.plan.SYNTHESIS_CACHE``; ``app`` may not import
-``worker``): filling it here means the worker finds every input of the version made."""
 IDENTITY_NAME = "Identity (returns its input)"
 IDENTITY_TEXT = (
     "Reference row: an ONNX model whose output is its input, submitted by the demo administrator "
