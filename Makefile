@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint services clean
+.PHONY: test demo lint services chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,16 @@ $(STAMP): pyproject.toml | $(PY)
 services:
 	@bash scripts/ensure-services.sh
 
+# Debian's Chromium for tests/browser (Playwright drives /usr/bin/chromium; no browser download).
+chromium:
+	@bash scripts/ensure-chromium.sh
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gir_core app worker tests bench
 	$(VENV)/bin/ruff format --check gir_core app worker tests bench
 	$(VENV)/bin/mypy
 
-test: $(STAMP) services lint
+test: $(STAMP) services chromium lint
 	$(VENV)/bin/pytest -n 2 --durations=15
 
 # The embedded demo runs on SQLite and a filesystem broker: no PostgreSQL or Redis to start.
