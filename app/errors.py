@@ -6,6 +6,7 @@ Services raise these; routers never build error responses themselves. Every resp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 
 class ServiceError(Exception):
@@ -59,37 +61,46 @@ class Unavailable(ServiceError):  # noqa: N818
     status, code = 503, "unavailable"
 
 
+PageError = Callable[[Request, int, str], Response | None]
+"""Renders an error as an HTML page, or returns None when the request wants JSON."""
+
+
 def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": {"code": code, "message": message, **extra}}
 
 
-def install_handlers(app: FastAPI) -> None:
-    """Register the handlers: domain errors, validation errors, DB outages, HTTP errors."""
+def install_handlers(app: FastAPI, page: PageError | None = None) -> None:
+    """Register the handlers: domain errors, validation errors, DB outages, HTTP errors.
+
+    ``page`` lets the pages answer a browser with an HTML error page (same status, same
+    sentence); API clients always get the JSON body.
+    """
+
+    def answer(request: Request, status: int, code: str, message: str, **extra: Any) -> Response:
+        headers = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+        html = page(request, status, message) if page is not None else None
+        if html is not None:
+            html.headers.update(headers or {})
+            return html
+        return JSONResponse(_body(code, message, **extra), status, headers)
 
     @app.exception_handler(ServiceError)
-    async def _service(request: Request, error: ServiceError) -> JSONResponse:
-        headers = (
-            {"Retry-After": str(error.extra["retry_after"])}
-            if "retry_after" in error.extra
-            else None
-        )
-        return JSONResponse(_body(error.code, error.message, **error.extra), error.status, headers)
+    async def _service(request: Request, error: ServiceError) -> Response:
+        return answer(request, error.status, error.code, error.message, **error.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-        return JSONResponse(_body("invalid", message), 422)
+        return answer(request, 422, "invalid", message)
 
     @app.exception_handler(OperationalError)
-    async def _database(request: Request, error: OperationalError) -> JSONResponse:
-        return JSONResponse(
-            _body("unavailable", "the database is unavailable; nothing was changed, try again"),
-            503,
-        )
+    async def _database(request: Request, error: OperationalError) -> Response:
+        message = "the database is unavailable; nothing was changed, try again"
+        return answer(request, 503, "unavailable", message)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
-        return JSONResponse(_body(code, str(error.detail)), error.status_code)
+        return answer(request, error.status_code, code, str(error.detail))

@@ -1,4 +1,4 @@
-"""The FastAPI application: REST API under /api/v1, health probes, OpenAPI at /docs."""
+"""The FastAPI application: REST API under /api/v1, the pages, health probes, OpenAPI at /docs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from app.auth.router import router as auth_router
 from app.benchmarks.router import router as benchmarks_router
 from app.errors import install_handlers
 from app.leaderboard.router import router as leaderboard_router
+from app.pages.errors import page_error
+from app.pages.router import install_pages
 from app.submissions.router import router as submissions_router
 
 API = "/api/v1"
@@ -22,11 +24,12 @@ def create_app() -> FastAPI:
         version="0.1.0",
         description="Evaluation service for General Image Restoration models (AR/ER, Kong et al.).",
     )
-    install_handlers(app)
+    install_handlers(app, page=page_error)
     app.add_middleware(CsrfCookieMiddleware)
     app.include_router(health.router)
     for router in (auth_router, submissions_router, benchmarks_router, leaderboard_router):
         app.include_router(router, prefix=API)
+    install_pages(app)
     return app
 
 

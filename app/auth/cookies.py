@@ -48,6 +48,19 @@ def set_csrf_cookie(response: Response, token: str) -> None:
     )
 
 
+def start_session(response: Response, session_value: str) -> str:
+    """Set both cookies of a new sign-in and return the CSRF token.
+
+    A fresh CSRF token at every sign-in, so a token planted before it is worthless after.
+    """
+    from app.auth.csrf import new_csrf_token  # csrf imports this module
+
+    token = new_csrf_token()
+    set_session_cookie(response, session_value)
+    set_csrf_cookie(response, token)
+    return token
+
+
 def clear_auth_cookies(response: Response) -> None:
     """Expire both cookies (logout)."""
     for name, httponly in ((SESSION_COOKIE, True), (CSRF_COOKIE, False)):

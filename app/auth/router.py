@@ -14,10 +14,10 @@ from app.auth import service
 from app.auth.cookies import (
     SESSION_COOKIE,
     clear_auth_cookies,
-    set_csrf_cookie,
     set_session_cookie,
+    start_session,
 )
-from app.auth.csrf import CsrfProtected, has_bearer, new_csrf_token
+from app.auth.csrf import CsrfProtected, has_bearer
 from app.auth.models import ApiToken, User
 from app.auth.schemas import (
     LoginCreate,
@@ -47,10 +47,7 @@ _TOKEN_ID = _ANON | _CSRF | {404: {"description": "No such token of yours"}}
 
 
 def _signed_in(response: Response, user: User) -> SessionRead:
-    # A fresh CSRF token at every sign-in, so a token planted before it is worthless after.
-    token = new_csrf_token()
-    set_session_cookie(response, service.session_cookie_for(user))
-    set_csrf_cookie(response, token)
+    token = start_session(response, service.session_cookie_for(user))
     return SessionRead(user=UserRead.model_validate(user), csrf_token=token)
 
 

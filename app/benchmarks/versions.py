@@ -169,6 +169,14 @@ def list_versions(*, session: Session) -> list[BenchmarkVersion]:
     return list(session.scalars(query))
 
 
+def version_names(*, session: Session) -> list[tuple[str, bool]]:
+    """(name, is_active) of every version, newest first: one light query for selectors."""
+    query = select(BenchmarkVersion.name, BenchmarkVersion.is_active).order_by(
+        BenchmarkVersion.id.desc()
+    )
+    return [(name, bool(active)) for name, active in session.execute(query)]
+
+
 @dataclass(frozen=True)
 class VersionCounts:
     """How many tasks of each kind and images of each role a version holds."""

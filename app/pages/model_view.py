@@ -1,0 +1,123 @@
+"""What the model page shows, computed from the API's own reads of a submission.
+
+Kept apart from the route so the page's arithmetic (ETA, pass counts, chart inputs) is plain
+functions over :class:`SubmissionRead` and :class:`SubmissionResults`, testable without HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from markupsafe import Markup
+
+from app.auth.models import User
+from app.pages import charts
+from app.submissions.schemas import SubmissionRead, SubmissionResults, TaskResultRead
+
+ACTIVE = frozenset({"queued", "validating", "running"})
+
+
+@dataclass(frozen=True)
+class Live:
+    """Progress of a queued or running submission, as first drawn (the page script updates it)."""
+
+    done: int
+    total: int
+    current_task: str
+    queue_position: int | None
+    elapsed_s: float | None
+    eta_s: float | None
+
+
+def live(submission: SubmissionRead, now: datetime | None = None) -> Live | None:
+    """Progress with elapsed time and a linear ETA; None once the submission has ended."""
+    if submission.status not in ACTIVE:
+        return None
+    now = now or datetime.now(UTC)
+    progress = submission.progress
+    elapsed = (now - submission.started_at).total_seconds() if submission.started_at else None
+    remaining = progress.total - progress.done
+    eta = (
+        elapsed * remaining / progress.done
+        if elapsed is not None and progress.done > 0 and remaining > 0
+        else None
+    )
+    return Live(
+        progress.done,
+        progress.total,
+        progress.current_task,
+        progress.queue_position,
+        elapsed,
+        eta,
+    )
+
+
+def manages(viewer: User | None, submission: SubmissionRead) -> bool:
+    """Owner or administrator: sees the failure sentence, the log link, the cancel button
+    (the same rule as :func:`app.submissions.service.manages`, on the read model)."""
+    return viewer is not None and (viewer.is_admin or viewer.id == submission.owner.id)
+
+
+def task_bars(tasks: list[TaskResultRead]) -> list[charts.TaskBar]:
+    """One bar per task: s_t with its lines; hidden tasks carry no spec."""
+    return [
+        charts.TaskBar(
+            key=task.key,
+            order=task.order,
+            score=task.score if task.excellence_psnr > task.acceptance_psnr else None,
+            spec=task.spec,
+            psnr=task.mean_psnr,
+            acceptance=task.acceptance_psnr,
+            excellence=task.excellence_psnr,
+            passed_acceptance=task.passed_acceptance,
+            passed_excellence=task.passed_excellence,
+        )
+        for task in tasks
+    ]
+
+
+def bias_items(submission: SubmissionRead) -> list[charts.DegradationItem]:
+    """The stored per-degradation bias (Table C.1 order), or nothing."""
+    if submission.summary is None:
+        return []
+    return [
+        charts.DegradationItem(
+            name=name, mean_score=float(value["mean_score"]), n_tasks=int(value["n_tasks"])
+        )
+        for name, value in submission.summary.bias.items()
+        if isinstance(value, dict) and "mean_score" in value
+    ]
+
+
+@dataclass(frozen=True)
+class Passes:
+    """How many tasks pass each line, overall (the page's headline under the cards)."""
+
+    tasks: int
+    acceptance: int
+    excellence: int
+
+
+def passes(tasks: list[TaskResultRead]) -> Passes:
+    """Counts of tasks above each line."""
+    return Passes(
+        len(tasks),
+        sum(task.passed_acceptance for task in tasks),
+        sum(task.passed_excellence for task in tasks),
+    )
+
+
+def pass_class(task: TaskResultRead) -> str:
+    """The colour of a task's row, like Table C.2: above excellence, above acceptance, below."""
+    if task.passed_excellence:
+        return "pass-exc"
+    return "pass-acc" if task.passed_acceptance else "fail"
+
+
+def charts_for(submission: SubmissionRead, results: SubmissionResults) -> tuple[Markup, Markup]:
+    """The task-bias chart and the per-degradation bias chart of a scored submission."""
+    return (
+        charts.task_bias(task_bars(results.tasks)),
+        charts.degradation_bias(bias_items(submission)),
+    )
