@@ -14,7 +14,7 @@ from app.auth.models import User
 from app.benchmarks import moderation, versions
 from app.benchmarks.schemas import TaskRead, VersionRead
 from app.deps import OptionalUser, SessionDep
-from app.errors import Forbidden
+from app.errors import Forbidden, Unauthorized
 from app.pages.account import sign_in_redirect
 from app.pages.templating import render
 from app.submissions import overview, pipeline
@@ -23,7 +23,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _admin(viewer: User | None) -> User:
-    if viewer is None or not viewer.is_admin:
+    if viewer is None:
+        raise Unauthorized("sign in as an administrator")
+    if not viewer.is_admin:
         raise Forbidden("this page is for administrators")
     return viewer
 

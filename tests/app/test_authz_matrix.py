@@ -109,6 +109,63 @@ MATRIX = [
     Case("GET", "/api/v1/versions/{name}", MISSING, target="missing"),
     Case("GET", "/api/v1/leaderboard", ALL_OK),
     Case("GET", "/api/v1/leaderboard.csv", ALL_OK),
+    # Pages: forms post with the CSRF token; redirects (303) are not followed here.
+    Case("GET", "/", ALL_OK),
+    Case("GET", "/submissions/{submission_id}", ALL_OK, target="public"),
+    Case("GET", "/submissions/{submission_id}", OWNER_OR_ADMIN, target="private"),
+    Case("GET", "/submissions/{submission_id}", OWNER_OR_ADMIN, target="moderated"),
+    Case("GET", "/submissions/{submission_id}", MISSING, target="missing"),
+    Case(
+        "GET",
+        "/submissions/{submission_id}/examples/{task_key}/{part}.png",
+        MISSING,
+        target="missing example",
+    ),
+    Case("POST", "/submissions/{submission_id}/cancel", (401, 303, 403, 303), target="queued"),
+    Case("GET", "/compare", ALL_OK),
+    Case("GET", "/tasks", ALL_OK),
+    Case("GET", "/tasks/clean.png", ALL_OK),
+    Case("GET", "/tasks/{key}/thumb.png", MISSING, target="missing"),
+    Case("GET", "/submit", ALL_OK),
+    Case("GET", "/register", ALL_OK),
+    Case("POST", "/register", (303, 303, 303, 303), body="register form"),
+    Case("GET", "/login", ALL_OK),
+    Case("POST", "/login", (303, 303, 303, 303), body="login form"),
+    Case("POST", "/logout", (303, 303, 303, 303)),
+    Case("GET", "/account", (303, 200, 200, 200)),
+    Case(
+        "POST",
+        "/account/tokens",
+        (303, 200, 200, 200),
+        body="token form",
+        bearer=(303, 403, 403, 403),
+    ),
+    Case(
+        "POST",
+        "/account/tokens/{token_id}/revoke",
+        (303, 303, 404, 404),
+        target="user's fresh token",
+    ),
+    Case("GET", "/admin", (303, 403, 403, 200)),
+    Case(
+        "POST",
+        "/admin/submissions/{submission_id}/rescore",
+        (401, 403, 403, 303),
+        target="fresh scored",
+    ),
+    Case(
+        "POST",
+        "/admin/submissions/{submission_id}/hide",
+        (401, 403, 403, 303),
+        target="fresh scored",
+    ),
+    Case(
+        "POST",
+        "/admin/submissions/{submission_id}/unhide",
+        (401, 403, 403, 303),
+        target="fresh scored",
+    ),
+    Case("POST", "/admin/requeue-stale", (401, 403, 403, 303)),
 ]
 
 
@@ -176,6 +233,13 @@ def _targets(
         name: (lambda value=value: str(value)) for name, value in fixed.items()
     }
     targets["user's token"] = lambda: str(spare)
+    targets["user's fresh token"] = lambda: str(
+        create_token(session=session, user=owner, name="fresh")[0].id
+    )
+    targets["fresh scored"] = lambda: str(make(status="scored"))
+    # Paths with several parameters: the target is the whole path. (Who sees a stored example
+    # is tested in test_examples.py: this version has no tasks to make one.)
+    targets["missing example"] = lambda: "/submissions/987654321/examples/1/input.png"
     targets["queued"] = lambda: str(make(status="queued"))  # a fresh one: cancelling ends it
     targets["private queued"] = lambda: str(make(status="queued", visibility="private"))
     return targets
@@ -246,6 +310,15 @@ def _body(kind: str, world: World) -> dict[str, Any]:
         "login": lambda: {"json": {"email": user.email, "password": PASSWORD}},
         "password": lambda: {"json": {"current_password": PASSWORD, "new_password": PASSWORD}},
         "token": lambda: {"json": {"name": "ci"}},
+        "register form": lambda: {
+            "data": {
+                "email": f"form-{uuid.uuid4().hex}@example.org",
+                "name": "Form",
+                "password": PASSWORD,
+            }
+        },
+        "login form": lambda: {"data": {"email": user.email, "password": PASSWORD}},
+        "token form": lambda: {"data": {"name": "ci"}},
         "upload": lambda: {
             "data": {"name": "RestoreNet"},
             "files": {"file": ("model.onnx", onnx_model(), "application/octet-stream")},
@@ -259,10 +332,12 @@ def send(client: TestClient, world: World, case: Case, viewer: str, mode: Mode) 
     path = case.path
     if case.target:
         value = world.targets[case.target]()  # once: some targets are made fresh per request
-        path = re.sub(r"\{[a-z_]+\}", value, path)
+        path = value if value.startswith("/") else re.sub(r"\{[a-z_]+\}", value, path)
     client.cookies.clear()
     headers = _credentials(world, viewer, mode, unsafe=case.method != "GET")
-    return client.request(case.method, path, headers=headers, **_body(case.body, world))
+    return client.request(
+        case.method, path, headers=headers, follow_redirects=False, **_body(case.body, world)
+    )
 
 
 # --- tests -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
@@ -32,8 +33,10 @@ from app.benchmarks.models import (
 )
 from app.main import create_app
 from app.storage import get_storage
+from app.submissions.examples import save_example
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.pipeline import log_key
+from gir_core.scoring import Example
 from gir_core.tasks import Task, representative_tasks, sample_task
 
 MISSING_ID = 987_654_321
@@ -203,6 +206,12 @@ def world(session: Session, storage_dir: Path) -> World:
         if name in ("failed", "private scored", "running"):
             _leaky_log(row, hidden_specs + public)
         found.submissions[name] = row.id
+    # A stored example (public task 901) and a stray one under a hidden key: never served.
+    crop = np.full((8, 8, 3), 128, np.uint8)
+    for key in ("901", "h91"):
+        save_example(
+            get_storage(), found.submissions["public scored"], key, Example(crop, crop, crop)
+        )
     failed = session.get(Submission, found.submissions["failed"])
     assert failed is not None
     failed.error_message = "the model raised an error or crashed while scoring (withheld)"
@@ -219,6 +228,10 @@ def _path_values(world: World) -> dict[str, list[str]]:
         "submission_id": [*map(str, world.submissions.values()), str(MISSING_ID)],
         "name": [world.version, "no-such-version"],
         "token_id": ["1", str(MISSING_ID)],
+        # Hidden keys (none may answer with an image) and a public one ("901").
+        "task_key": [*world.secrets, "901"],
+        "key": [*world.secrets, "901", "no-such-task"],
+        "part": ["input", "output", "gt"],
     }
 
 
@@ -230,6 +243,11 @@ def _queries(world: World) -> dict[str, list[str]]:
         "list_tasks": [f"?version={world.version}"],
         "leaderboard": board,
         "leaderboard_csv": board,
+        "leaderboard_page": board,
+        "tasks_page": [f"?version={world.version}"],
+        "compare_page": [
+            f"?a={a}&b={b}" for a in world.submissions.values() for b in world.submissions.values()
+        ],
     }
 
 
