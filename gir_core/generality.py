@@ -255,7 +255,7 @@ def normalised_scores(lines: Sequence[TaskLine], psnr: Mapping[str, float]) -> d
         {'1': 0.75}
     """
     p = _per_task(lines, psnr, "PSNR")
-    if flat := [x.task_id for x in lines if not x.excellence > x.acceptance]:
+    if flat := broken_lines(lines):
         raise ParameterError(
             f"excellence line not above acceptance line for {_few(flat)}: s_t is undefined"
         )
@@ -266,15 +266,23 @@ def normalised_scores(lines: Sequence[TaskLine], psnr: Mapping[str, float]) -> d
 
 
 def degradation_bias(
-    lines: Sequence[TaskLine], psnr: Mapping[str, float]
+    lines: Sequence[TaskLine], psnr: Mapping[str, float], *, skip_broken: bool = False
 ) -> dict[str, DegradationBias]:
     """Mean normalised score over the tasks that contain each basic degradation.
 
     A low value shows where a model fails across tasks. A task counts once per degradation even
     when it applies it twice; tasks without ``names`` are left out. Keys follow Table C.1 order.
 
+    Args:
+        lines: One line per task (``names`` feed the grouping).
+        psnr: Task id -> mean PSNR.
+        skip_broken: Leave out tasks whose excellence line is not above their acceptance line
+            (their score is undefined) instead of refusing. One broken line should not blank a
+            whole chart; the other tasks' scores stay meaningful. Their PSNR may be given or not.
+
     Raises:
-        ParameterError: As :func:`normalised_scores`, or an unknown degradation name.
+        ParameterError: As :func:`normalised_scores` (broken lines only without
+            ``skip_broken``), or an unknown degradation name.
 
     Example:
         >>> lines = [TaskLine("1", 30.0, 32.0, names=("blur",)),
@@ -282,9 +290,19 @@ def degradation_bias(
         >>> bias = degradation_bias(lines, {"1": 32.0, "2": 20.0})
         >>> [(b.name, b.n_tasks, b.mean_score) for b in bias.values()]
         [('blur', 2, 0.5), ('noise', 1, 0.0)]
+        >>> flat = [*lines, TaskLine("3", 25.0, 25.0, names=("noise",))]
+        >>> bias = degradation_bias(flat, {"1": 32.0, "2": 20.0, "3": 26.0}, skip_broken=True)
+        >>> [(b.name, b.n_tasks, b.mean_score) for b in bias.values()]
+        [('blur', 2, 0.5), ('noise', 1, 0.0)]
     """
     from gir_core.degradations import get, names  # lazy: the registry pulls in OpenCV
 
+    if skip_broken:
+        broken = set(broken_lines(lines))
+        lines = [line for line in lines if line.task_id not in broken]
+        psnr = {key: value for key, value in psnr.items() if key not in broken}
+        if not lines:
+            return {}
     scores = normalised_scores(lines, psnr)
     per_name: dict[str, list[float]] = {}
     for line in lines:
@@ -298,6 +316,19 @@ def degradation_bias(
         for name in names()
         if name in per_name
     }
+
+
+def broken_lines(lines: Sequence[TaskLine]) -> list[str]:
+    """Ids of the tasks whose excellence line is not above their acceptance line, in line order.
+
+    Such tasks have no normalised score (see :func:`normalised_scores`); callers that can do
+    without them (e.g. :func:`degradation_bias` with ``skip_broken``) say which they left out.
+
+    Example:
+        >>> broken_lines([TaskLine("1", 30.0, 32.0), TaskLine("2", 25.0, 24.0)])
+        ['2']
+    """
+    return [line.task_id for line in lines if not line.excellence > line.acceptance]
 
 
 def bootstrap_ci(

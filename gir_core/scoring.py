@@ -4,6 +4,10 @@ Degraded inputs come from the synthesis cache (made once, content-addressed); th
 its sandbox child; while it works on one image, a thread decodes the next inputs and another
 computes the previous output's metrics, so the model is never waiting for us. Results are yielded
 task by task, so a caller (the worker) can store each as it lands and resume by skipping keys.
+
+Representative tasks also carry an :class:`Example` — the centre crop of the first test image's
+input, output and ground truth — so a model page can show what the model did. Hidden tasks never
+get one: their degraded inputs would reveal the hidden spec.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from numpy.typing import NDArray
 from gir_core.contract import check_output
 from gir_core.degradations import DepthSource, SnowSource
 from gir_core.errors import ContractError, ParameterError
-from gir_core.images import load_image, read_png_u8
-from gir_core.imaging import quantize, to_float
+from gir_core.images import centre_box, load_image, read_png_u8
+from gir_core.imaging import quantize, to_float, to_uint8
 from gir_core.metrics import niqe, psnr, ssim
 from gir_core.sandbox import SandboxedModel
 from gir_core.synthesis import synthesise
@@ -33,6 +37,9 @@ TaskKind = Literal["representative", "hidden"]
 Progress = Callable[[int, int, str], None]
 _T = TypeVar("_T")
 PREFETCH = 3
+EXAMPLE_CROP = 160
+"""Default side of the example crops: large enough to judge a restoration, small enough to store
+one PNG per (submission, task)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,7 @@ class Benchmark:
     real_world: tuple[RealWorldSet, ...] = ()
     depth_source: DepthSource | None = None
     snow_source: SnowSource | None = None
+    example_crop: int | None = EXAMPLE_CROP
 
     def __post_init__(self) -> None:
         keys = [task.key for task in self.tasks]
@@ -72,11 +80,36 @@ class Benchmark:
             raise ParameterError("benchmark task keys must be unique")
         if not self.gt_images or not self.tasks:
             raise ParameterError("a benchmark needs at least one GT image and one task")
+        if self.example_crop is not None and self.example_crop < 1:
+            raise ParameterError(
+                f"example_crop must be at least 1 (or None), got {self.example_crop}"
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class Example:
+    """Centre crops (same box) of one test image's degraded input, model output and GT.
+
+    All three are uint8 H×W×3; the output is quantised exactly as the metrics see it, so what a
+    page shows is what was scored. Compared by identity (arrays have no single truth value).
+    """
+
+    input: NDArray[np.uint8]
+    output: NDArray[np.uint8]
+    gt: NDArray[np.uint8]
+
+    def __repr__(self) -> str:
+        return f"Example(shape={self.input.shape})"
 
 
 @dataclass(frozen=True)
 class TaskResult:
-    """Per-image PSNR/SSIM of one task (image order = GT order) and the inference time."""
+    """Per-image PSNR/SSIM of one task (image order = GT order) and the inference time.
+
+    ``example``: crops of the first test image, for representative tasks only (None for hidden
+    tasks or when :attr:`Benchmark.example_crop` is None); left out of equality, so a resumed
+    run's results compare equal on their numbers.
+    """
 
     key: str
     kind: TaskKind
@@ -84,6 +117,7 @@ class TaskResult:
     psnr: tuple[float, ...]
     ssim: tuple[float, ...]
     seconds: float
+    example: Example | None = field(default=None, compare=False)
 
     @property
     def mean_psnr(self) -> float:
@@ -151,17 +185,32 @@ def _restore(
     return output, seconds
 
 
+def _example(
+    image: NDArray[np.float32], output: NDArray[np.float32], gt: NDArray[np.float32], side: int
+) -> Example:
+    """The centred ``side``×``side`` window (the whole image if smaller) of all three."""
+    top, left, height, width = centre_box(image.shape[0], image.shape[1], side, side)
+    window = (slice(top, top + height), slice(left, left + width))
+    return Example(to_uint8(image[window]), to_uint8(output[window]), to_uint8(gt[window]))
+
+
 def _score_task(
     pipe: _Pipeline,
     item: BenchmarkTask,
     inputs: Iterable[NDArray[np.float32]],
     gts: Sequence[NDArray[np.float32]],
+    example_crop: int | None,
 ) -> TaskResult:
     futures, seconds = [], 0.0
-    for image, gt in zip(inputs, gts, strict=True):
+    example: Future[Example] | None = None
+    for index, (image, gt) in enumerate(zip(inputs, gts, strict=True)):
         output, spent = _restore(pipe, image, item.key)
         seconds += spent
         futures.append(pipe.metrics.submit(_full_reference, output, gt))
+        # Hidden inputs must never leave scoring: only public tasks get an example. Cropping runs
+        # beside the metrics so the model's next image is not delayed.
+        if index == 0 and example_crop is not None and item.kind == "representative":
+            example = pipe.metrics.submit(_example, image, output, gt, example_crop)
     values = [future.result() for future in futures]
     return TaskResult(
         key=item.key,
@@ -170,6 +219,7 @@ def _score_task(
         psnr=tuple(v[0] for v in values),
         ssim=tuple(v[1] for v in values),
         seconds=seconds,
+        example=example.result() if example is not None else None,
     )
 
 
@@ -198,7 +248,7 @@ def score(
             sandbox.start()
         with ThreadPoolExecutor(2) as metrics, ThreadPoolExecutor(1) as loader:
             pipe = _Pipeline(sandbox, metrics, loader)
-            yield from _score_tasks(pipe, todo, records, gts, progress)
+            yield from _score_tasks(pipe, todo, records, gts, progress, benchmark.example_crop)
             for real in rest:
                 yield _score_real_world(pipe, real, benchmark.max_side)
     finally:
@@ -230,6 +280,7 @@ def _score_tasks(
     records: dict[tuple[int, str], Path],
     gts: Sequence[NDArray[np.float32]],
     progress: Progress | None,
+    example_crop: int | None,
 ) -> Iterator[TaskResult]:
     def loads() -> Iterator[Callable[[], NDArray[np.float32]]]:
         for item in todo:
@@ -240,7 +291,7 @@ def _score_tasks(
     stream = _prefetched(pipe.loader, loads())
     for done, item in enumerate(todo, start=1):
         inputs = (next(stream) for _ in gts)
-        yield _score_task(pipe, item, inputs, gts)
+        yield _score_task(pipe, item, inputs, gts, example_crop)
         if progress is not None:
             progress(done, len(todo), item.key)
 

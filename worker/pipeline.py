@@ -26,6 +26,7 @@ from app.db import new_session
 from app.queue import enqueue_scoring
 from app.settings import get_settings
 from app.storage import get_storage, put_bytes
+from app.submissions.examples import save_example
 from app.submissions.models import Submission
 from app.submissions.pipeline import (
     claim_scoring,
@@ -259,13 +260,21 @@ def _save_scoring_log(submission_id: int, attempt: int, text: str) -> None:
     append_log(submission_id, f"scoring, attempt {attempt}", note)
 
 
+def _save_example(submission_id: int, result: TaskResult) -> None:
+    """Store a public task's example; a hidden task's is never written, whatever scoring gave."""
+    if result.example is not None and result.kind == "representative":
+        save_example(get_storage(), submission_id, result.key, result.example)
+
+
 def _store_all(
     session: Session, submission_id: int, plan: ScoringPlan, sandbox: SandboxedModel
 ) -> bool:
     """Score what is not stored yet, storing each result as it lands; False if cancelled.
 
     The cancellation check is the guarded progress update after each task: the owner's
-    ``cancelled`` wins, and the model's sandbox is closed at the next task boundary.
+    ``cancelled`` wins, and the model's sandbox is closed at the next task boundary. A public
+    task's example is written before its row: a resumed run skips stored tasks, so an example
+    written after the row could be lost for good by a crash in between.
     """
     skip = finished_keys(session=session, submission_id=submission_id)
     todo = [item.key for item in plan.benchmark.tasks if item.key not in skip]
@@ -283,6 +292,7 @@ def _store_all(
             if isinstance(result, TaskResult):
                 done, current = done + 1, next(upcoming)
                 target = plan.task_ids[result.key]
+                _save_example(submission_id, result)
             else:
                 target = plan.set_ids[result.name]
             if not store_result(

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from app import queue
 from app.errors import Conflict, NotFound
+from app.storage import get_storage
+from app.submissions.examples import delete_examples
 from app.submissions.models import (
     RealWorldResultRow,
     Submission,
@@ -40,7 +42,8 @@ def _get(session: Session, submission_id: int) -> Submission:
 def _reset(session: Session, submission: Submission) -> None:
     """Back to the start of the lifecycle with its results gone. The version is cleared so the
     worker scores it on whichever version is active when scoring starts; a validated model is
-    passed straight on to scoring by the worker's validation step."""
+    passed straight on to scoring by the worker's validation step. Callers delete its stored
+    examples after the commit (files cannot roll back with a failed transaction)."""
     for table in (TaskResultRow, RealWorldResultRow, Summary):
         session.execute(delete(table).where(table.submission_id == submission.id))
     submission.status = "queued"
@@ -67,6 +70,7 @@ def rescore(*, session: Session, submission_id: int) -> Submission:
         )
     _reset(session, submission)
     session.commit()
+    delete_examples(get_storage(), submission.id)
     _send(queue.enqueue_validation, submission.id)
     return submission
 
@@ -93,6 +97,7 @@ def rescore_all(*, session: Session) -> list[int]:
     session.commit()
     ids = [submission.id for submission in submissions]
     for submission_id in ids:
+        delete_examples(get_storage(), submission_id)
         _send(queue.enqueue_validation, submission_id)
     return ids
 

@@ -336,9 +336,17 @@ def summary_values(
 
 
 def _bias(lines: Sequence[generality.TaskLine], means: Mapping[str, float]) -> dict[str, Any]:
-    """Per-degradation mean normalised score; empty (and said in the log) for broken lines."""
+    """Per-degradation mean normalised score, name -> {n_tasks, mean_score}.
+
+    Tasks with a broken line (excellence not above acceptance: no score) are left out and named
+    in the log, so one bad line does not blank the whole chart; the stored shape stays one entry
+    per degradation name, which is all the summary's readers expect. Empty (and logged) only
+    when the lines cannot be scored at all (e.g. an unknown degradation name).
+    """
+    if broken := generality.broken_lines(lines):
+        log.info("per-degradation bias leaves out tasks with broken lines: %s", ", ".join(broken))
     try:
-        bias = generality.degradation_bias(lines, means)
+        bias = generality.degradation_bias(lines, means, skip_broken=True)
     except ParameterError as error:
         log.warning("per-degradation bias left empty: %s", error)
         return {}

@@ -19,6 +19,7 @@ from gir_core.errors import ParameterError
 from gir_core.generality import (
     TaskLine,
     bootstrap_ci,
+    broken_lines,
     degradation_bias,
     normalised_scores,
     summarize,
@@ -382,6 +383,34 @@ def test_bias_averages_scores_per_degradation_in_table_order() -> None:
         (1, 0.5),
         (1, 2.0),
     ]
+
+
+@pytest.mark.parametrize("excellence", [25.0, 24.0])
+def test_bias_refuses_broken_lines_unless_asked_to_skip_them(excellence: float) -> None:
+    lines = [
+        TaskLine("1", 20.0, 22.0, names=("noise", "blur")),
+        TaskLine("2", 25.0, excellence, names=("noise",)),  # broken: s_t undefined
+        TaskLine("3", 30.0, 34.0, names=("blur",)),
+    ]
+    psnr = {"1": 21.0, "2": 40.0, "3": 33.0}
+    with pytest.raises(ParameterError, match="not above acceptance line for task 2"):
+        degradation_bias(lines, psnr)
+    bias = degradation_bias(lines, psnr, skip_broken=True)
+    assert [(b.name, b.n_tasks, b.mean_score) for b in bias.values()] == [
+        ("blur", 2, 0.625),  # (0.5 + 0.75) / 2
+        ("noise", 1, 0.5),  # task 2 is left out, not scored
+    ]
+    # The broken task's PSNR may also be absent; with every line broken the result is empty.
+    without = {"1": 21.0, "3": 33.0}
+    assert degradation_bias(lines, without, skip_broken=True) == bias
+    assert degradation_bias(lines[1:2], {"2": 1.0}, skip_broken=True) == {}
+    assert broken_lines(lines) == ["2"]
+
+
+def test_bias_without_broken_lines_is_the_same_either_way() -> None:
+    lines = [TaskLine("1", 20.0, 22.0, names=("noise",)), TaskLine("2", 5.0, 9.0, names=("haze",))]
+    psnr = {"1": 23.0, "2": 6.0}
+    assert degradation_bias(lines, psnr, skip_broken=True) == degradation_bias(lines, psnr)
 
 
 def test_bias_refuses_unknown_degradation() -> None:

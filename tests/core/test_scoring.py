@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,17 @@ import pytest
 
 from gir_core.demo import write_demo_images
 from gir_core.errors import ContractError, ParameterError
-from gir_core.images import load_image
-from gir_core.imaging import quantize
+from gir_core.images import centre_crop, load_image
+from gir_core.imaging import quantize, to_uint8
 from gir_core.metrics import niqe, psnr, ssim
-from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldResult, RealWorldSet, score
+from gir_core.scoring import (
+    Benchmark,
+    BenchmarkTask,
+    RealWorldResult,
+    RealWorldSet,
+    TaskResult,
+    score,
+)
 from gir_core.tasks import Task
 
 TASKS = ("noise", "blur + compression", "haze + resize")
@@ -125,3 +133,48 @@ def test_output_identical_to_input_means_psnr_of_degraded(
     assert not isinstance(result, RealWorldResult)
     assert 21.0 < result.mean_psnr < 23.5
     assert np.isfinite(result.mean_ssim) and 0 < result.mean_ssim < 1
+
+
+def _crop(image: np.ndarray, side: int) -> np.ndarray:
+    return centre_crop(to_uint8(image), side, side)
+
+
+@pytest.mark.parametrize("side", [16, 160])
+def test_representative_tasks_carry_an_example_of_the_first_image(
+    models: dict[str, Path], benchmark: Benchmark, side: int
+) -> None:
+    # 160 is larger than the 48 px test images: the example is then the whole image.
+    bench = replace(benchmark, example_crop=side)
+    results = [r for r in score(models["identity_onnx"], bench) if isinstance(r, TaskResult)]
+    gt = load_image(bench.gt_images[0])
+    expected_side = min(side, 48)
+    for result in results[:2]:
+        example = result.example
+        assert example is not None, result.key
+        item = next(t for t in bench.tasks if t.key == result.key)
+        degraded = item.task.apply(gt, bench.seed, image_index=0)
+        assert example.input.shape == (expected_side, expected_side, 3)
+        assert example.input.dtype == example.output.dtype == example.gt.dtype == np.uint8
+        np.testing.assert_array_equal(example.input, _crop(degraded, side))
+        np.testing.assert_array_equal(example.output, example.input)  # the identity
+        np.testing.assert_array_equal(example.gt, _crop(gt, side))
+    assert results[2].kind == "hidden" and results[2].example is None
+
+
+def test_the_example_output_is_the_quantised_model_output(
+    models: dict[str, Path], benchmark: Benchmark
+) -> None:
+    result = next(iter(score(models["invert_onnx"], benchmark)))
+    assert isinstance(result, TaskResult) and result.example is not None
+    expected = 255 - result.example.input.astype(np.int16)
+    np.testing.assert_array_equal(result.example.output, expected)
+    assert not np.array_equal(result.example.gt, result.example.input)  # noise was added
+
+
+def test_examples_can_be_switched_off(models: dict[str, Path], benchmark: Benchmark) -> None:
+    bench = replace(benchmark, example_crop=None, real_world=())
+    results = list(score(models["identity_onnx"], bench))
+    assert len(results) == 3
+    assert all(isinstance(r, TaskResult) and r.example is None for r in results)
+    with pytest.raises(ParameterError, match="example_crop"):
+        replace(benchmark, example_crop=0)

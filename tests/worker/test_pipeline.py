@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from app.queue import enqueue_validation
 from app.storage import get_storage
+from app.submissions.examples import GAP, example_key
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
-from app.submissions.pipeline import claim_scoring, store_result
+from app.submissions.pipeline import claim_scoring, store_result, summary_values
 from gir_core import generality
-from gir_core.images import load_image
+from gir_core.images import load_image, read_png_u8
 from gir_core.metrics import niqe
 from gir_core.scoring import TaskResult
 from tests.worker.conftest import Bench, WorkerProcess, add_submission, onnx_model, wait_for
@@ -69,7 +70,20 @@ def test_identity_is_scored_and_a_hostile_model_fails_with_its_sentence(
     assert real.image_set_id == bench.real_set_id
     assert real.niqe == [float(niqe(load_image(demo_pngs[1][0], convert_grey=True)))]
     _check_summary(db, plan, rows, good, real.mean_niqe)
+    _check_examples(good)
     _check_worker_output(worker.output())
+
+
+def _check_examples(submission_id: int) -> None:
+    """One side-by-side PNG per public task (the identity's output equals its input); none for
+    the hidden task."""
+    storage = get_storage()
+    assert not storage.exists(example_key(submission_id, "h1"))
+    for key in ("1", "2", "3"):
+        sheet = read_png_u8(storage.local_path(example_key(submission_id, key)))
+        assert sheet.shape == (48, 3 * 48 + 2 * GAP, 3)  # 48 px GT: the whole first image
+        assert (sheet[:, :48] == sheet[:, 48 + GAP : 96 + GAP]).all()
+        assert (sheet[:, :48] != sheet[:, -48:]).any()  # the input is degraded, the GT is not
 
 
 def _task_rows(db: Session, plan: ScoringPlan, submission_id: int) -> dict[str, TaskResultRow]:
@@ -118,6 +132,20 @@ def _check_worker_output(output: str) -> None:
     for name in sandbox_protections()[1]:
         line = next(x for x in lines if "SANDBOX PROTECTION MISSING on" in x and name in x)
         assert "WARNING/" in line
+
+
+def test_summary_bias_leaves_out_tasks_with_broken_lines() -> None:
+    lines = [
+        generality.TaskLine("1", 20.0, 22.0, "representative", ("noise",)),
+        generality.TaskLine("2", 25.0, 25.0, "representative", ("blur", "noise")),  # broken
+        generality.TaskLine("h1", 30.0, 34.0, "hidden", ("blur",)),
+    ]
+    psnr = {"1": [21.0, 21.0], "2": [26.0, 26.0], "h1": [33.0, 33.0]}
+    values = summary_values(lines, psnr=psnr, ssim=psnr, niqe=[], seed=1)
+    assert values["bias"] == {
+        "blur": {"n_tasks": 1, "mean_score": 0.75},
+        "noise": {"n_tasks": 1, "mean_score": 0.5},
+    }
 
 
 def test_duplicates_are_harmless_and_cancellation_stops_writes(db: Session, bench: Bench) -> None:
