@@ -1,5 +1,6 @@
 """Seed a PostgreSQL database like a busy GIR Bench: users, a version of 100 tasks (50 hidden),
-1,000 scored submissions with summaries and 100,000 per-task results (used by ``bench/api.py``).
+1,000 scored submissions with summaries and 100,000 per-task results (used by ``bench/api.py``
+and ``bench/pages.py``).
 
 Core inserts (so the models' Python-side defaults apply) for the few thousand rows, PostgreSQL
 ``COPY`` for the per-task results; the schema itself comes from the Alembic migrations.
@@ -12,6 +13,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,10 +30,11 @@ from app.auth.security import new_api_token  # noqa: E402
 from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from app.submissions.models import Submission, Summary  # noqa: E402
+from gir_core.degradations import names as degradation_names  # noqa: E402
 
 PG_ADMIN = os.environ.get("GIR_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 IMAGES_PER_TASK = 10
-DEGRADATIONS = ("blur", "noise", "resize", "compression", "haze", "rain", "snow", "damage")
+DEGRADATIONS = degradation_names()
 
 
 @dataclass
@@ -82,8 +85,9 @@ def _spec(rng: random.Random) -> str:
     return " + ".join(f"{name}(level={rng.randint(1, 50)})" for name in steps)
 
 
-def _seed_version(engine: Engine, tasks: int, hidden: int) -> tuple[int, list[int]]:
-    """An active version of ``tasks`` tasks, the last ``hidden`` of them hidden."""
+def _seed_version(engine: Engine, tasks: int, hidden: int) -> tuple[int, list[int], Counter[str]]:
+    """An active version of ``tasks`` tasks, the last ``hidden`` of them hidden; also how many
+    tasks use each degradation (the ``n_tasks`` of a summary's bias)."""
     rng = random.Random(4)
     rows = [
         {
@@ -115,10 +119,13 @@ def _seed_version(engine: Engine, tasks: int, hidden: int) -> tuple[int, list[in
             for position, (task_id, row) in enumerate(zip(task_ids, rows, strict=True))
         ]
         line_ids = list(connection.scalars(insert(VersionTask).returning(VersionTask.id), lines))
-    return version, line_ids
+    uses = Counter(step.partition("(")[0] for row in rows for step in str(row["spec"]).split(" + "))
+    return version, line_ids, uses
 
 
-def _summary(submission_id: int, version: int, rng: random.Random) -> dict[str, object]:
+def _summary(
+    submission_id: int, version: int, uses: Counter[str], rng: random.Random
+) -> dict[str, object]:
     ar, psnr = rng.random(), 22.0 + 8.0 * rng.random()
     rep, hid = min(ar + 0.1 * rng.random(), 1.0), max(ar - 0.1 * rng.random(), 0.0)
     return {
@@ -136,12 +143,17 @@ def _summary(submission_id: int, version: int, rng: random.Random) -> dict[str, 
         "ar_hidden": hid,
         "psnr_representative": psnr + 0.2,
         "psnr_hidden": psnr - 0.2,
-        "bias": {name: rng.random() for name in DEGRADATIONS},
+        # The pipeline's shape (app.submissions.pipeline._bias), so model pages draw the chart.
+        "bias": {
+            name: {"n_tasks": uses[name], "mean_score": rng.uniform(-0.3, 1.3)}
+            for name in DEGRADATIONS
+            if uses[name]
+        },
     }
 
 
 def _seed_submissions(
-    engine: Engine, owners: list[int], version: int, count: int, tasks: int
+    engine: Engine, owners: list[int], version: int, count: int, lines: int, uses: Counter[str]
 ) -> list[int]:
     rng = random.Random(7)
     now = datetime.now(UTC)
@@ -157,8 +169,8 @@ def _seed_submissions(
             "storage_key": f"submissions/bench/{n}.onnx",
             "is_baseline": n < 3,
             "status": "scored",
-            "progress_done": tasks,
-            "progress_total": tasks,
+            "progress_done": lines,
+            "progress_total": lines,
             "parameters": rng.randint(10_000, 50_000_000),
             "seconds_per_mp": rng.random(),
             "benchmark_version_id": version,
@@ -169,7 +181,7 @@ def _seed_submissions(
     ]
     with engine.begin() as connection:
         ids = list(connection.scalars(insert(Submission).returning(Submission.id), rows))
-        connection.execute(insert(Summary), [_summary(i, version, rng) for i in ids])
+        connection.execute(insert(Summary), [_summary(i, version, uses, rng) for i in ids])
     return ids
 
 
@@ -205,8 +217,8 @@ def seed(url: str, *, submissions: int, tasks: int, hidden: int, users: int) -> 
     engine = create_engine(url)
     try:
         owners, _, token = _seed_users(engine, users)
-        version, lines = _seed_version(engine, tasks, hidden)
-        ids = _seed_submissions(engine, owners, version, submissions, tasks)
+        version, lines, uses = _seed_version(engine, tasks, hidden)
+        ids = _seed_submissions(engine, owners, version, submissions, len(lines), uses)
     finally:
         engine.dispose()
     plain = url.replace("postgresql+psycopg://", "postgresql://")
