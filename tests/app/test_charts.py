@@ -7,6 +7,7 @@ as surely as a wrong count does.
 from __future__ import annotations
 
 import math
+import random
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -402,3 +403,24 @@ def test_custom_svg_id_is_used_and_escaped() -> None:
     root = parse(task_bias([task("1", 1, 0.5)], svg_id='x" onload="y'))
     assert root.get("id") == 'x" onload="y'
     assert root.get("onload") is None
+
+
+def _dominated(p: ParetoPoint, points: list[ParetoPoint]) -> bool:
+    assert p.x is not None and p.y is not None
+    return any(
+        q.x is not None and q.y is not None and q.x >= p.x and q.y >= p.y
+        and (q.x > p.x or q.y > p.y)
+        for q in points
+    )  # fmt: skip
+
+
+def test_the_front_sweep_matches_the_definition_on_random_boards() -> None:
+    rng = random.Random(5)
+    for _ in range(200):
+        # Coarse values, so ties in either axis and duplicates are common.
+        points = [
+            ParetoPoint(str(i), rng.randint(0, 6) / 2, rng.randint(0, 6) / 6)
+            for i in range(rng.randint(0, 30))
+        ]
+        expected = {p.name for p in points if not _dominated(p, points)}
+        assert {p.name for p in pareto_front(points)} == expected
