@@ -80,10 +80,24 @@ def count(value: int | None) -> str:
     """An integer with thin thousands separators (parameters), or an en dash.
 
     Example:
-        >>> count(1234567), count(None)
+        >>> count(1234567).replace("\\u202f", " "), count(None)
         ('1 234 567', '–')
     """
     return "–" if value is None else f"{value:,}".replace(",", "\u202f")
+
+
+def size(value: int) -> str:
+    """A file size in the unit that shows it best (binary units, as the upload limit).
+
+    Example:
+        >>> size(800), size(20_480), size(5 * 2**20 + 1)
+        ('800 B', '20.0 KiB', '5.0 MiB')
+    """
+    if value < 1024:
+        return f"{value} B"
+    if value < 2**20:
+        return f"{value / 1024:.1f} KiB"
+    return f"{value / 2**20:.1f} MiB" if value < 2**30 else f"{value / 2**30:.2f} GiB"
 
 
 def date(value: datetime | None) -> str:
@@ -138,7 +152,9 @@ def templates() -> Jinja2Templates:
     """The environment, built once: filters and globals every template may use."""
     found = Jinja2Templates(directory=str(TEMPLATES))
     env = found.env
-    env.filters.update(number=number, signed=signed, count=count, date=date, duration=duration)
+    env.filters.update(
+        number=number, signed=signed, count=count, date=date, duration=duration, size=size
+    )
     env.globals.update(static_url=static_url, qs=query)
     env.trim_blocks, env.lstrip_blocks = True, True
     return found
