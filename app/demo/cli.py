@@ -88,11 +88,11 @@ def _serve(state: DemoState, plan: DemoPlan, port: int, report: Reporter) -> Non
 def _watch_and_wait(state: DemoState, children: list[Child], url: str, report: Reporter) -> None:
     try:
         wait_ready(url, children)
-        report.say(f"API ready at {url}")
+        report.say(f"ready: open {url}/ in a browser (sign in with var/demo-credentials.txt)")
         watch(state.identity_id, children, report.say, report.show)
         print_board(report.say)
-        report.say(f"leaderboard: {url}/api/v1/leaderboard   (CSV: {url}/api/v1/leaderboard.csv)")
-        report.say(f"API docs:    {url}/docs")
+        report.say(f"leaderboard: {url}/   tasks: {url}/tasks   submit: {url}/submit")
+        report.say(f"API:         {url}/api/v1/leaderboard   docs: {url}/docs")
         report.say("running; press Ctrl-C to stop")
         serve_until_interrupted(children)
     finally:
