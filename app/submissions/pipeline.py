@@ -338,11 +338,15 @@ def summary_values(
 def _bias(lines: Sequence[generality.TaskLine], means: Mapping[str, float]) -> dict[str, Any]:
     """Per-degradation mean normalised score, name -> {n_tasks, mean_score}.
 
+    Public tasks only: hidden tasks' scores are published per task (by key), so a per-degradation
+    mean over them would let anyone solve for which degradations each hidden task contains.
     Tasks with a broken line (excellence not above acceptance: no score) are left out and named
     in the log, so one bad line does not blank the whole chart; the stored shape stays one entry
     per degradation name, which is all the summary's readers expect. Empty (and logged) only
     when the lines cannot be scored at all (e.g. an unknown degradation name).
     """
+    lines = [line for line in lines if line.kind != "hidden"]
+    means = {line.task_id: means[line.task_id] for line in lines if line.task_id in means}
     if broken := generality.broken_lines(lines):
         log.info("per-degradation bias leaves out tasks with broken lines: %s", ", ".join(broken))
     try:

@@ -115,11 +115,14 @@ def _check_summary(
     )
     assert (summary.ar_low, summary.ar_high) == (ci.ar.low, ci.ar.high)
     assert (summary.psnr_low, summary.psnr_high) == (ci.mean_psnr.low, ci.mean_psnr.high)
-    bias = generality.degradation_bias(plan.lines, means)
+    public = [line for line in plan.lines if line.kind == "representative"]
+    bias = generality.degradation_bias(
+        public, {line.task_id: means[line.task_id] for line in public}
+    )
     assert summary.bias == {
         n: {"n_tasks": b.n_tasks, "mean_score": b.mean_score} for n, b in bias.items()
     }
-    assert summary.bias["rain"]["n_tasks"] == 1  # the hidden task's degradations count too
+    assert "rain" not in summary.bias  # only the hidden task has rain: its makeup stays secret
     assert summary.mean_niqe == mean_niqe is not None
 
 
@@ -134,13 +137,14 @@ def _check_worker_output(output: str) -> None:
         assert "WARNING/" in line
 
 
-def test_summary_bias_leaves_out_tasks_with_broken_lines() -> None:
+def test_summary_bias_leaves_out_broken_lines_and_hidden_tasks() -> None:
     lines = [
         generality.TaskLine("1", 20.0, 22.0, "representative", ("noise",)),
         generality.TaskLine("2", 25.0, 25.0, "representative", ("blur", "noise")),  # broken
-        generality.TaskLine("h1", 30.0, 34.0, "hidden", ("blur",)),
+        generality.TaskLine("3", 30.0, 34.0, "representative", ("blur",)),
+        generality.TaskLine("h1", 10.0, 12.0, "hidden", ("blur", "rain")),
     ]
-    psnr = {"1": [21.0, 21.0], "2": [26.0, 26.0], "h1": [33.0, 33.0]}
+    psnr = {"1": [21.0, 21.0], "2": [26.0, 26.0], "3": [33.0, 33.0], "h1": [13.0, 13.0]}
     values = summary_values(lines, psnr=psnr, ssim=psnr, niqe=[], seed=1)
     assert values["bias"] == {
         "blur": {"n_tasks": 1, "mean_score": 0.75},
