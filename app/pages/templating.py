@@ -118,8 +118,8 @@ def duration(seconds: float | None) -> str:
     """A span of time for people: ``42 s``, ``3 min 20 s``, ``2 h 05 min``.
 
     Example:
-        >>> duration(42.4), duration(200), duration(7500), duration(None)
-        ('42 s', '3 min 20 s', '2 h 05 min', '–')
+        >>> duration(42.4), duration(200), duration(300), duration(7500), duration(None)
+        ('42 s', '3 min 20 s', '5 min', '2 h 05 min', '–')
     """
     if seconds is None or not math.isfinite(seconds):
         return "–"
@@ -127,7 +127,8 @@ def duration(seconds: float | None) -> str:
     if total < 60:
         return f"{total} s"
     if total < 3600:
-        return f"{total // 60} min {total % 60} s"
+        minutes, seconds = divmod(total, 60)
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
     return f"{total // 3600} h {total % 3600 // 60:02d} min"
 
 

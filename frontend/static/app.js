@@ -46,7 +46,7 @@ function formatDuration(seconds) {
   if (!Number.isFinite(seconds) || seconds < 0) return "–";
   const total = Math.round(seconds);
   if (total < 60) return `${total} s`;
-  if (total < 3600) return `${Math.floor(total / 60)} min ${total % 60} s`;
+  if (total < 3600) return total % 60 ? `${Math.floor(total / 60)} min ${total % 60} s` : `${total / 60} min`;
   return `${Math.floor(total / 3600)} h ${String(Math.floor((total % 3600) / 60)).padStart(2, "0")} min`;
 }
 
