@@ -110,23 +110,30 @@ function uploadError(message) {
   box.hidden = false;
 }
 
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 2 ** 20) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 2 ** 30) return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
 function setupUpload() {
   const form = document.getElementById("submit-form");
   if (!form) return;
-  const maxBytes = Number(form.dataset.maxBytes);
+  const maxBytes = () => Number(form.dataset.maxBytes);
   const input = form.querySelector("input[name=file]");
   input.addEventListener("change", () => {
     const file = input.files[0];
     document.getElementById("upload-error").hidden = true;
-    if (file && file.size > maxBytes) {
-      uploadError(`${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MiB; the limit is ${(maxBytes / 2 ** 20).toFixed(0)} MiB.`);
+    if (file && file.size > maxBytes()) {
+      uploadError(`${file.name} is ${formatSize(file.size)}; the upload limit is ${formatSize(maxBytes())}. Make the model smaller (e.g. float16 weights) and try again.`);
     }
   });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const file = input.files[0];
     if (!file) { uploadError("Choose a model file (.onnx or .pt)."); return; }
-    if (file.size > maxBytes) { input.dispatchEvent(new Event("change")); return; }
+    if (file.size > maxBytes()) { input.dispatchEvent(new Event("change")); return; }
     const data = new FormData(form);
     data.delete("csrf_token");
     for (const [key, value] of [...data.entries()]) { if (value === "") data.delete(key); }
