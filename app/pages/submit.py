@@ -3,17 +3,31 @@
 The form's script streams the file to ``POST /api/v1/submissions`` (the API route, which checks
 size, format and quota while streaming) with a progress bar, then opens the model page. The
 size limit is checked in the browser first so nobody waits for an upload bound to fail.
+
+Without JavaScript the form posts to ``POST /submit``, which accepts the same upload through the
+same code (:func:`app.submissions.intake.accept_upload`). Its CSRF token travels in the
+multipart body, which is only read while streaming, so it is checked there — the form sends it
+and the name before the file, so a forged post is refused before a byte of it is stored.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from collections.abc import Callable
 
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import service as auth
+from app.auth.cookies import CSRF_COOKIE, SESSION_COOKIE
+from app.auth.csrf import CSRF_FIELD, CSRF_HEADER, CsrfFailed
+from app.auth.security import same_secret
 from app.deps import OptionalUser, SessionDep
+from app.pages.account import sign_in_redirect
 from app.pages.templating import render
 from app.settings import get_settings
-from app.submissions import quota
+from app.submissions import intake, quota, service
+from app.submissions.schemas import SubmissionCreate
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,3 +42,40 @@ def submit_page(request: Request, session: SessionDep, viewer: OptionalUser) -> 
         "max_mb": get_settings().max_upload_mb,
     }
     return render(request, "submit.html", context, viewer=viewer)
+
+
+def _form_check(request: Request) -> Callable[[dict[str, str]], SubmissionCreate]:
+    """The metadata check of the form: the CSRF token (field or header), then the fields."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    header = request.headers.get(CSRF_HEADER, "")
+
+    def check(fields: dict[str, str]) -> SubmissionCreate:
+        sent = fields.get(CSRF_FIELD) or header
+        if not cookie or not sent or not same_secret(cookie, sent):
+            raise CsrfFailed("missing or wrong CSRF token: reload the upload page and try again")
+        return service.parse_metadata({k: v for k, v in fields.items() if k != CSRF_FIELD})
+
+    return check
+
+
+@router.post("/submit", response_model=None)
+async def submit_form(request: Request, session: SessionDep) -> Response:
+    """The upload without JavaScript: the same checks as the API, then the model page."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise CsrfFailed("cross-site requests cannot change anything here")
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    viewer = (
+        await run_in_threadpool(auth.user_for_cookie, session=session, cookie=cookie)
+        if cookie
+        else None
+    )
+    if viewer is None:
+        return sign_in_redirect(request)
+    created = await intake.accept_upload(
+        request,
+        session=session,
+        owner=viewer,
+        check_fields=_form_check(request),
+        extra_fields=frozenset({CSRF_FIELD}),
+    )
+    return RedirectResponse(f"/submissions/{created.id}", status_code=303)

@@ -11,12 +11,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.deps import CurrentUser, OptionalUser, SessionDep
-from app.settings import get_settings
-from app.storage import get_storage
-from app.submissions import quota, results, service
+from app.submissions import intake, quota, results, service
 from app.submissions.schemas import (
     ErrorRead,
     QuotaRead,
@@ -27,7 +24,6 @@ from app.submissions.schemas import (
     SubmissionRead,
     SubmissionResults,
 )
-from app.submissions.upload import receive_upload
 
 router = APIRouter(tags=["submissions"])
 
@@ -69,21 +65,7 @@ async def create_submission(
     existing submission's URL; a used-up quota is a 429 with `Retry-After`. The answer (202)
     comes once the file is durable and the row committed.
     """
-    await run_in_threadpool(service.admit, session=session, owner=user)
-    upload = await receive_upload(
-        request,
-        storage=get_storage(),
-        owner_id=user.id,
-        max_bytes=get_settings().max_upload_mb << 20,
-        check_fields=service.parse_metadata,
-    )
-    created = await run_in_threadpool(
-        service.create_submission,
-        session=session,
-        owner=user,
-        meta=service.parse_metadata(upload.fields),
-        upload=upload,
-    )
+    created = await intake.accept_upload(request, session=session, owner=user)
     response.headers["Location"] = created.url
     return created
 

@@ -67,10 +67,15 @@ class _Receiver:
     """python-multipart callbacks: metadata parts into ``fields``, the file part into storage."""
 
     def __init__(
-        self, storage: Storage, key_prefix: str, max_bytes: int, check_fields: FieldCheck
+        self,
+        storage: Storage,
+        key_prefix: str,
+        max_bytes: int,
+        check_fields: FieldCheck,
+        allowed: frozenset[str] = FIELDS,
     ) -> None:
         self.storage, self.key_prefix, self.max_bytes = storage, key_prefix, max_bytes
-        self.check_fields = check_fields
+        self.check_fields, self.allowed = check_fields, allowed
         self.fields: dict[str, str] = {}
         self.writer: Writer | None = None
         self.key = ""
@@ -109,8 +114,8 @@ class _Receiver:
         name = options.get(b"name", b"").decode("latin-1")
         if name == "file" and self.file_done:
             raise Invalid("send exactly one file part named 'file'")
-        if name != "file" and name not in FIELDS:
-            known = ", ".join(["file", *sorted(FIELDS)])
+        if name != "file" and name not in self.allowed:
+            known = ", ".join(["file", *sorted(self.allowed)])
             raise Invalid(f"unknown form field {name!r}; the fields are {known}")
         if name == "file" and "name" in self.fields:
             self.check_fields(self.fields)  # metadata sent first: refuse it before the file
@@ -197,9 +202,18 @@ def check_length(content_length: str | None, max_bytes: int) -> None:
 
 
 async def receive_upload(
-    request: Request, *, storage: Storage, owner_id: int, max_bytes: int, check_fields: FieldCheck
+    request: Request,
+    *,
+    storage: Storage,
+    owner_id: int,
+    max_bytes: int,
+    check_fields: FieldCheck,
+    extra_fields: frozenset[str] = frozenset(),
 ) -> ReceivedUpload:
     """Stream the request's multipart body into storage and commit the file (durable).
+
+    ``extra_fields`` are accepted beside the metadata (the page form's ``csrf_token``); they
+    reach ``check_fields`` and ``ReceivedUpload.fields`` like the others.
 
     Raises:
         TooLarge: declared or streamed size over ``max_bytes``.
@@ -208,7 +222,7 @@ async def receive_upload(
     boundary = boundary_of(request.headers.get("content-type"))
     check_length(request.headers.get("content-length"), max_bytes)
     prefix = f"submissions/{owner_id}/{uuid.uuid4().hex}"
-    receiver = _Receiver(storage, prefix, max_bytes, check_fields)
+    receiver = _Receiver(storage, prefix, max_bytes, check_fields, FIELDS | extra_fields)
     parser = MultipartParser(boundary, receiver.callbacks())
     try:
         async for chunk in request.stream():

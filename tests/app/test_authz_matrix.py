@@ -127,6 +127,8 @@ MATRIX = [
     Case("GET", "/tasks/clean.png", ALL_OK),
     Case("GET", "/tasks/{key}/thumb.png", MISSING, target="missing"),
     Case("GET", "/submit", ALL_OK),
+    # The form without JavaScript: signed in by the cookie only (anonymous: to the sign-in page).
+    Case("POST", "/submit", (303, 303, 303, 303), body="upload"),
     Case("GET", "/register", ALL_OK),
     Case("POST", "/register", (303, 303, 303, 303), body="register form"),
     Case("GET", "/login", ALL_OK),

@@ -9,16 +9,21 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from xml.etree import ElementTree
 
+import onnx.helper as oh
 import pytest
+import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from onnx import TensorProto
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.security import hash_password
 from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask
+from app.settings import get_settings
 from app.submissions.models import Submission, Summary, TaskResultRow
 
 PASSWORD = "correct horse battery staple"
@@ -302,6 +307,49 @@ def test_the_submit_page_needs_an_account_and_shows_the_quota(
     assert quota is not None, html
     # Bob submitted PlainNet today: one of his five daily slots is used.
     assert "You may submit <strong>4</strong> more models" in quota.group(1)
+
+
+def _onnx_identity() -> bytes:
+    graph = oh.make_graph(
+        [oh.make_node("Identity", ["input"], ["output"])],
+        "g",
+        [oh.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, None, None])],
+        [oh.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, None, None])],
+    )
+    return bytes(oh.make_model(graph, doc_string=uuid.uuid4().hex).SerializeToString())
+
+
+def test_the_upload_form_works_without_javascript(
+    client: TestClient, board: Board, session: Session, storage_dir: Path
+) -> None:
+    _sign_in(client, board.users["bob"])
+    token = _csrf(client.get("/submit", headers=HTML).text)
+    fields = {"csrf_token": token, "name": "FormNet", "tile_size": "", "paper_url": ""}
+    model = {"file": ("m.onnx", _onnx_identity(), "application/octet-stream")}
+    page = client.post("/submit", data=fields, files=model, headers=HTML)
+    assert page.status_code == 200 and "<h1>FormNet</h1>" in page.text
+    created = int(page.url.path.rsplit("/", 1)[1])
+    row = session.get(Submission, created)
+    assert row is not None and (row.status, row.owner_id) == ("queued", board.users["bob"].id)
+    assert (storage_dir / row.storage_key).is_file()
+    redis.Redis.from_url(get_settings().broker_url).delete("validate")
+
+
+def test_a_forged_upload_form_stores_nothing(
+    client: TestClient, board: Board, session: Session, storage_dir: Path
+) -> None:
+    _sign_in(client, board.users["bob"])
+    folder = storage_dir / "submissions" / str(board.users["bob"].id)
+    before = sorted(folder.rglob("*")) if folder.exists() else []
+    model = {"file": ("m.onnx", _onnx_identity(), "application/octet-stream")}
+    forged = client.post("/submit", data={"name": "Forged"}, files=model, headers=HTML)
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    after = sorted(folder.rglob("*")) if folder.exists() else []
+    assert after == before
+    names = session.scalars(
+        select(Submission.name).where(Submission.owner_id == board.users["bob"].id)
+    )
+    assert "Forged" not in list(names)
 
 
 # -- admin ----------------------------------------------------------------------------------------

@@ -1,15 +1,18 @@
-"""The upload form's own checks in Chromium: an oversize file is refused before a byte is sent,
-and a file the server refuses shows the server's sentence on the form (nothing is created)."""
+"""The upload form in Chromium: an oversize file is refused before a byte is sent, a file the
+server refuses shows the server's sentence on the form (nothing is created), and without
+JavaScript the same form still uploads (progressive enhancement)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from tests.browser.conftest import Stack
 from tests.browser.seed import BOB, Account
+from tests.support.stack import onnx_model
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -67,3 +70,29 @@ def test_a_file_the_server_refuses_shows_its_sentence(
     assert len(sent) == 1 and page.url == stack.url("/submit")
     page.goto(stack.url("/account"))
     expect(page.locator("main")).not_to_contain_text("NotAModel")
+
+
+def test_without_javascript_the_form_still_uploads(
+    browser: Browser, stack: Stack, sign_in: SignIn
+) -> None:
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        sign_in(page, BOB)  # the login form is a plain form too
+        page.goto(stack.url("/submit"))
+        form = page.locator("form#submit-form")
+        form.locator("input[name=name]").fill("NoScriptNet")
+        form.locator("select[name=visibility]").select_option("private")
+        form.locator("input[name=file]").set_input_files(
+            {"name": "m.onnx", "mimeType": "application/octet-stream",
+             "buffer": onnx_model("identity", "no-script")}
+        )  # fmt: skip
+        with page.expect_navigation():
+            form.locator("button[type=submit]").click()
+        assert re.fullmatch(re.escape(stack.url("/submissions/")) + r"\d+", page.url), page.url
+        expect(page.locator("h1")).to_have_text("NoScriptNet")
+        expect(page.locator("span.tag")).to_contain_text("private")
+    finally:
+        context.close()
