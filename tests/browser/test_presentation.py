@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from tests.browser.conftest import Stack
+from tests.browser.seed import ADMIN, Account
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -87,3 +88,26 @@ def test_no_page_breaks_its_content_security_policy(page: Page, stack: Stack) ->
         page.goto(stack.url(path))
         page.wait_for_load_state("networkidle")
     assert errors == []
+
+
+def test_no_page_scrolls_sideways_at_phone_width(
+    new_page: Callable[..., Page], stack: Stack, sign_in: Callable[[Page, Account], None]
+) -> None:
+    """Wide tables scroll inside their own box; the page itself never does."""
+    page = new_page(phone=True)
+    sign_in(page, ADMIN)
+    seeded = stack.seeded
+    for path in (
+        "/",
+        f"/submissions/{seeded.alpha}",
+        f"/compare?a={seeded.alpha}&b={seeded.beta}",
+        "/tasks",
+        "/submit",
+        "/account",
+        "/admin",
+    ):
+        page.goto(stack.url(path))
+        widths = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], (path, widths)
