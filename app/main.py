@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 
 from app import health
@@ -34,3 +36,8 @@ def create_app() -> FastAPI:
 
 
 app = create_app()
+# What exists once the app is built (modules, routes, templates) lives as long as the process:
+# keep it out of the collector's full sweeps, which otherwise stall a page for 100+ ms now and
+# then (bench/pages.py: p95 of a cold leaderboard 263 → 135 ms). Once, at import — tests that
+# build many apps must not freeze their garbage.
+gc.freeze()
