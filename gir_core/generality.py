@@ -129,13 +129,14 @@ class Interval:
 
 @dataclass(frozen=True)
 class BootstrapCI:
-    """Bootstrap confidence intervals (over test images) of AR and mean PSNR."""
+    """Bootstrap confidence intervals (over test images) of AR, ER and mean PSNR."""
 
     level: float
     n_boot: int
     n_images: int
     ar: Interval
     mean_psnr: Interval
+    er: Interval
 
 
 def _per_task(
@@ -339,10 +340,10 @@ def bootstrap_ci(
     n_boot: int = 1000,
     seed: int | np.random.Generator = 0,
 ) -> BootstrapCI:
-    """Percentile bootstrap intervals of AR and mean PSNR, resampling test images.
+    """Percentile bootstrap intervals of AR, ER and mean PSNR, resampling test images.
 
     Each replicate draws image indices with replacement (the same for every task: all tasks degrade
-    the same images) and recomputes the task means, then AR and mean PSNR: how much the scores
+    the same images) and recomputes the task means, then AR, ER and mean PSNR: how much the scores
     would move with another draw of as many test images.
 
     Args:
@@ -364,7 +365,9 @@ def bootstrap_ci(
     matrix = _image_matrix(lines, per_image_psnr)
     task_means = _resampled_task_means(matrix, n_boot, np.random.default_rng(seed))
     acc = np.array([line.acceptance for line in lines])
+    exc = np.array([line.excellence for line in lines])
     ar_boot = np.count_nonzero(task_means > acc, axis=1) / len(lines)
+    er_boot = np.count_nonzero(task_means > exc, axis=1) / len(lines)
     psnr_boot = task_means.mean(axis=1)
     ids = [line.task_id for line in lines]
     point = summarize(lines, dict(zip(ids, matrix.mean(axis=1).tolist(), strict=True)))
@@ -374,6 +377,7 @@ def bootstrap_ci(
         n_images=matrix.shape[1],
         ar=_interval(point.ar, ar_boot, level),
         mean_psnr=_interval(point.mean_psnr, psnr_boot, level),
+        er=_interval(point.er, er_boot, level),
     )
 
 

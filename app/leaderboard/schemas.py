@@ -17,6 +17,8 @@ SortKey = Literal[
     "er",
     "ar_low",
     "ar_high",
+    "er_low",
+    "er_high",
     "mean_psnr",
     "psnr_low",
     "psnr_high",
@@ -71,6 +73,8 @@ class LeaderboardRow(BaseModel):
     er: float
     ar_low: float = Field(description="Bootstrap CI of AR over test images (low end).")
     ar_high: float
+    er_low: float | None = Field(description="Bootstrap CI of ER (low end; null if not computed).")
+    er_high: float | None
     mean_psnr: float
     psnr_low: float = Field(description="Bootstrap CI of mean PSNR (low end).")
     psnr_high: float

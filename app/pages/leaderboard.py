@@ -47,7 +47,7 @@ COLUMNS = (
     Column("owner", "Owner", narrow=False),
     Column("format", "Format", narrow=False),
     Column("ar", "AR", "higher", "Acceptance ratio with its 95 % bootstrap interval"),
-    Column("er", "ER", "higher", "Excellence ratio"),
+    Column("er", "ER", "higher", "Excellence ratio with its 95 % bootstrap interval"),
     Column("mean_psnr", "PSNR", "higher", "Mean PSNR over all tasks (dB)"),
     Column("mean_ssim", "SSIM", "higher", "Mean SSIM over all tasks", narrow=False),
     Column("ar_representative", "AR rep.", "higher", "AR on the public tasks", narrow=False),

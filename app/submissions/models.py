@@ -120,6 +120,8 @@ class Summary(Base):
     mean_ssim: Mapped[float] = mapped_column(Float)
     ar_low: Mapped[float] = mapped_column(Float)
     ar_high: Mapped[float] = mapped_column(Float)
+    er_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    er_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     psnr_low: Mapped[float] = mapped_column(Float)
     psnr_high: Mapped[float] = mapped_column(Float)
     ar_representative: Mapped[float | None] = mapped_column(Float, nullable=True)

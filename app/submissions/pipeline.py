@@ -324,6 +324,8 @@ def summary_values(
         "mean_ssim": math.fsum(ssims.values()) / len(ssims),
         "ar_low": ci.ar.low,
         "ar_high": ci.ar.high,
+        "er_low": ci.er.low,
+        "er_high": ci.er.high,
         "psnr_low": ci.mean_psnr.low,
         "psnr_high": ci.mean_psnr.high,
         "ar_representative": rep.ar if rep else None,

@@ -113,6 +113,8 @@ class SummaryRead(BaseModel):
     er: float
     ar_low: float
     ar_high: float
+    er_low: float | None = Field(description="Bootstrap CI of ER (null before it was computed).")
+    er_high: float | None
     mean_psnr: float
     psnr_low: float
     psnr_high: float

@@ -439,19 +439,26 @@ def test_bootstrap_interval_contains_estimate_and_matches_summary() -> None:
     assert ci.ar.estimate == point.ar and ci.mean_psnr.estimate == pytest.approx(point.mean_psnr)
     assert ci.ar.low <= ci.ar.estimate <= ci.ar.high and ci.ar.low < ci.ar.high
     assert ci.mean_psnr.low < ci.mean_psnr.estimate < ci.mean_psnr.high
+    assert ci.er.estimate == point.er and ci.er.low <= ci.er.estimate <= ci.er.high
     assert (ci.level, ci.n_boot, ci.n_images) == (0.95, 500, 30)
 
 
 def test_bootstrap_matches_a_naive_loop_over_the_same_draws() -> None:
     lines, psnr = _per_image(12)
+    # Excellence lines just above acceptance, so replicates cross both and ER varies too.
+    lines = [TaskLine(x.task_id, x.acceptance, x.acceptance + 0.3) for x in lines]
     ci = bootstrap_ci(lines, psnr, n_boot=200, level=0.9, seed=7)
     matrix = np.stack([psnr[line.task_id] for line in lines])
     acc = np.array([line.acceptance for line in lines])
+    exc = np.array([line.excellence for line in lines])
     draws = np.random.default_rng(7).integers(0, 12, size=(200, 12))
     means = np.array([matrix[:, idx].mean(axis=1) for idx in draws])
     ar = np.quantile((means > acc).mean(axis=1), [0.05, 0.95])
+    er = np.quantile((means > exc).mean(axis=1), [0.05, 0.95])
     mean_psnr = np.quantile(means.mean(axis=1), [0.05, 0.95])
     assert (ci.ar.low, ci.ar.high) == pytest.approx(tuple(ar))
+    assert (ci.er.low, ci.er.high) == pytest.approx(tuple(er))
+    assert ci.er.low < ci.er.high  # ER varies across replicates: the check has teeth
     assert (ci.mean_psnr.low, ci.mean_psnr.high) == pytest.approx(tuple(mean_psnr))
 
 

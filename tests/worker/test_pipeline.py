@@ -114,6 +114,7 @@ def _check_summary(
         plan.lines, {k: r.psnr for k, r in rows.items()}, seed=submission_id
     )
     assert (summary.ar_low, summary.ar_high) == (ci.ar.low, ci.ar.high)
+    assert (summary.er_low, summary.er_high) == (ci.er.low, ci.er.high)
     assert (summary.psnr_low, summary.psnr_high) == (ci.mean_psnr.low, ci.mean_psnr.high)
     public = [line for line in plan.lines if line.kind == "representative"]
     bias = generality.degradation_bias(
