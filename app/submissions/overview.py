@@ -1,21 +1,23 @@
 """The operators' view of the queue: what waits, what runs, what is stuck, what failed lately.
 
-"Stale" uses the reconciler's own rule (:func:`app.submissions.pipeline.stale_submissions`):
-no heartbeat (or start, or creation) for ``GIR_STALE_AFTER_S``.
+"Stale" is the reconciler's own rule (:func:`app.submissions.pipeline.last_seen` before
+:func:`~app.submissions.pipeline.stale_before`): no heartbeat (or start, or creation) for
+``GIR_STALE_AFTER_S``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.db import UTCDateTime, utcnow
+from app.db import utcnow
 from app.settings import get_settings
 from app.submissions.models import ACTIVE, Submission
+from app.submissions.pipeline import last_seen, stale_before
 
 FAILED_SHOWN = 50
 
@@ -50,29 +52,27 @@ class QueueOverview:
     stale_after_s: float
 
 
-def _rows(session: Session, statuses: tuple[str, ...], now: datetime, limit: int) -> list[QueueRow]:
-    cutoff = now - timedelta(seconds=get_settings().stale_after_s)
-    seen = func.coalesce(
-        Submission.heartbeat_at, Submission.started_at, Submission.created_at, type_=UTCDateTime
-    )
-    newest_first = statuses == ("failed",)
+def _rows(
+    session: Session, statuses: tuple[str, ...], now: datetime, limit: int, *, newest_first: bool
+) -> list[QueueRow]:
+    cutoff = stale_before(now)
     query = (
-        select(Submission, User.name, seen.label("seen"))
+        select(Submission, User.name, last_seen().label("seen"))
         .join(User, User.id == Submission.owner_id)
         .where(Submission.status.in_(statuses))
         .order_by(Submission.id.desc() if newest_first else Submission.id.asc())
         .limit(limit)
     )
     rows = []
-    for submission, owner, last_seen in session.execute(query):
+    for submission, owner, seen in session.execute(query):
         rows.append(
             QueueRow(
                 id=submission.id, name=submission.name, owner=owner, status=submission.status,
                 attempts=submission.attempts, done=submission.progress_done,
                 total=submission.progress_total, worker_host=submission.worker_host,
                 error_code=submission.error_code, created_at=submission.created_at,
-                last_seen=last_seen, age_s=(now - submission.created_at).total_seconds(),
-                stale=submission.status in ACTIVE and last_seen < cutoff,
+                last_seen=seen, age_s=(now - submission.created_at).total_seconds(),
+                stale=submission.status in ACTIVE and seen < cutoff,
                 is_hidden=submission.is_hidden,
             )
         )  # fmt: skip
@@ -89,7 +89,7 @@ def queue_overview(*, session: Session, now: datetime | None = None) -> QueueOve
             counts[status] = number
     return QueueOverview(
         counts=counts,
-        active=_rows(session, ACTIVE, now, 500),
-        failed=_rows(session, ("failed",), now, FAILED_SHOWN),
+        active=_rows(session, ACTIVE, now, 500, newest_first=False),
+        failed=_rows(session, ("failed",), now, FAILED_SHOWN, newest_first=True),
         stale_after_s=get_settings().stale_after_s,
     )

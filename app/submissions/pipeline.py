@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import queue
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
-from app.db import Base, utcnow
+from app.db import Base, UTCDateTime, utcnow
 from app.settings import get_settings
 from app.submissions.models import ACTIVE, RealWorldResultRow, Submission, Summary, TaskResultRow
 from gir_core import generality
@@ -362,14 +362,24 @@ def _bias(lines: Sequence[generality.TaskLine], means: Mapping[str, float]) -> d
 # -- the reconciler -------------------------------------------------------------------------
 
 
+def last_seen() -> ColumnElement[datetime]:
+    """When a submission last showed life: its heartbeat, else its start, else its creation."""
+    return func.coalesce(
+        Submission.heartbeat_at, Submission.started_at, Submission.created_at, type_=UTCDateTime
+    )
+
+
+def stale_before(now: datetime) -> datetime:
+    """An active submission last seen before this is stale (``GIR_STALE_AFTER_S`` ago)."""
+    return now - timedelta(seconds=get_settings().stale_after_s)
+
+
 def stale_submissions(*, session: Session, now: datetime) -> list[Submission]:
     """Active submissions without a sign of life for ``GIR_STALE_AFTER_S``, oldest first; rows
     another reconciler holds are skipped, so two passes never requeue the same one twice."""
-    cutoff = now - timedelta(seconds=get_settings().stale_after_s)
-    seen = func.coalesce(Submission.heartbeat_at, Submission.started_at, Submission.created_at)
     query = (
         select(Submission)
-        .where(Submission.status.in_(ACTIVE), seen < cutoff)
+        .where(Submission.status.in_(ACTIVE), last_seen() < stale_before(now))
         .order_by(Submission.id)
         .with_for_update(skip_locked=True)
     )

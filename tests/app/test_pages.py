@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -23,8 +24,11 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.security import hash_password
 from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask
+from app.db import utcnow
 from app.settings import get_settings
 from app.submissions.models import Submission, Summary, TaskResultRow
+from app.submissions.overview import queue_overview
+from app.submissions.pipeline import stale_submissions
 
 PASSWORD = "correct horse battery staple"
 XSS = "<script>alert(1)</script>"
@@ -377,3 +381,14 @@ def test_api_errors_stay_json_and_unknown_pages_are_html(client: TestClient) -> 
     assert api.json()["detail"]["code"] == "not_found"
     page = client.get("/no-such-page", headers=HTML)
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+
+
+def test_the_queue_overview_flags_what_the_reconciler_would_requeue(
+    session: Session, board: Board
+) -> None:
+    now = utcnow() + timedelta(seconds=get_settings().stale_after_s + 1)
+    overview = queue_overview(session=session, now=now)
+    assert any(row.id == board.ids["queued"] and row.stale for row in overview.active)
+    flagged = {row.id for row in overview.active if row.stale}
+    assert flagged == {row.id for row in stale_submissions(session=session, now=now)}
+    assert not any(row.stale for row in queue_overview(session=session).active)
