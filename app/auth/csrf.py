@@ -69,21 +69,30 @@ def has_bearer(request: Request) -> bool:
     return request.headers.get("authorization", "").lower().startswith("bearer ")
 
 
-async def verify_csrf(request: Request) -> None:
-    """Refuse a forgeable state-changing request (the rule is in the module docstring)."""
-    if request.method not in UNSAFE_METHODS or has_bearer(request):
-        return
+def refuse_cross_site(request: Request) -> None:
+    """403 for a browser request marked ``Sec-Fetch-Site: cross-site``."""
     if request.headers.get("sec-fetch-site") == "cross-site":
         raise CsrfFailed("cross-site requests cannot change anything here")
+
+
+def check_token(request: Request, sent: str | None) -> None:
+    """403 unless ``sent`` equals this browser's ``gir_csrf`` cookie."""
     cookie = request.cookies.get(CSRF_COOKIE)
-    if cookie is None and SESSION_COOKIE not in request.cookies:
-        return
-    sent = request.headers.get(CSRF_HEADER) or await _form_token(request)
     if not cookie or not sent or not same_secret(cookie, sent):
         raise CsrfFailed(
             f"missing or wrong CSRF token: send the {CSRF_COOKIE} cookie's value in the "
             f"{CSRF_HEADER} header or the {CSRF_FIELD} form field (or use an API token)"
         )
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse a forgeable state-changing request (the rule is in the module docstring)."""
+    if request.method not in UNSAFE_METHODS or has_bearer(request):
+        return
+    refuse_cross_site(request)
+    if CSRF_COOKIE not in request.cookies and SESSION_COOKIE not in request.cookies:
+        return
+    check_token(request, request.headers.get(CSRF_HEADER) or await _form_token(request))
 
 
 async def _form_token(request: Request) -> str | None:

@@ -19,9 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.auth import service as auth
-from app.auth.cookies import CSRF_COOKIE, SESSION_COOKIE
-from app.auth.csrf import CSRF_FIELD, CSRF_HEADER, CsrfFailed
-from app.auth.security import same_secret
+from app.auth.cookies import SESSION_COOKIE
+from app.auth.csrf import CSRF_FIELD, CSRF_HEADER, check_token, refuse_cross_site
 from app.deps import OptionalUser, SessionDep
 from app.pages.account import sign_in_redirect
 from app.pages.templating import render
@@ -46,13 +45,9 @@ def submit_page(request: Request, session: SessionDep, viewer: OptionalUser) -> 
 
 def _form_check(request: Request) -> Callable[[dict[str, str]], SubmissionCreate]:
     """The metadata check of the form: the CSRF token (field or header), then the fields."""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    header = request.headers.get(CSRF_HEADER, "")
 
     def check(fields: dict[str, str]) -> SubmissionCreate:
-        sent = fields.get(CSRF_FIELD) or header
-        if not cookie or not sent or not same_secret(cookie, sent):
-            raise CsrfFailed("missing or wrong CSRF token: reload the upload page and try again")
+        check_token(request, fields.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER))
         return service.parse_metadata({k: v for k, v in fields.items() if k != CSRF_FIELD})
 
     return check
@@ -61,8 +56,7 @@ def _form_check(request: Request) -> Callable[[dict[str, str]], SubmissionCreate
 @router.post("/submit", response_model=None)
 async def submit_form(request: Request, session: SessionDep) -> Response:
     """The upload without JavaScript: the same checks as the API, then the model page."""
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        raise CsrfFailed("cross-site requests cannot change anything here")
+    refuse_cross_site(request)
     cookie = request.cookies.get(SESSION_COOKIE, "")
     viewer = (
         await run_in_threadpool(auth.user_for_cookie, session=session, cookie=cookie)
