@@ -104,7 +104,7 @@ def _sort_links(page: LeaderboardPage) -> dict[str, Literal["asc", "desc"]]:
     for column in COLUMNS:
         natural: Literal["asc", "desc"] = (
             "asc"
-            if column.better == "lower" or column.key in ("name", "owner", "format")
+            if column.better == "lower" or column.key in service.ASCENDING_BY_DEFAULT
             else "desc"
         )
         if column.key == page.sort:

@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup
 
-from app.auth.models import User
 from app.pages import charts
+from app.submissions.models import ACTIVE
 from app.submissions.schemas import SubmissionRead, SubmissionResults, TaskResultRead
-
-ACTIVE = frozenset({"queued", "validating", "running"})
 
 
 @dataclass(frozen=True)
@@ -51,12 +49,6 @@ def live(submission: SubmissionRead, now: datetime | None = None) -> Live | None
         elapsed,
         eta,
     )
-
-
-def manages(viewer: User | None, submission: SubmissionRead) -> bool:
-    """Owner or administrator: sees the failure sentence, the log link, the cancel button
-    (the same rule as :func:`app.submissions.service.manages`, on the read model)."""
-    return viewer is not None and (viewer.is_admin or viewer.id == submission.owner.id)
 
 
 def task_bars(tasks: list[TaskResultRead]) -> list[charts.TaskBar]:

@@ -34,7 +34,7 @@ def submission_page(
         "submission": submission,
         "results": found,
         "live": model_view.live(submission),
-        "manages": model_view.manages(viewer, submission),
+        "manages": service.manages(viewer, submission.owner.id),
         "passes": model_view.passes(found.tasks),
         "pass_class": model_view.pass_class,
         "task_chart": task_chart,

@@ -101,7 +101,7 @@ def submission_log(*, session: Session, viewer: User | None, submission_id: int)
         NotFound: not visible, not the viewer's to read, or no log written yet.
     """
     submission = visible_submission(session=session, viewer=viewer, submission_id=submission_id)
-    if not manages(viewer, submission):
+    if not manages(viewer, submission.owner_id):
         raise NotFound(f"there is no submission {submission_id}")
     storage = get_storage()
     if not submission.log_key or not storage.exists(submission.log_key):

@@ -166,9 +166,9 @@ def _listed(viewer: User | None) -> ColumnElement[bool]:
     return true() if viewer.is_admin else or_(public, Submission.owner_id == viewer.id)
 
 
-def manages(viewer: User | None, submission: Submission) -> bool:
-    """Whether ``viewer`` owns ``submission`` or is an administrator."""
-    return viewer is not None and (viewer.is_admin or viewer.id == submission.owner_id)
+def manages(viewer: User | None, owner_id: int) -> bool:
+    """Whether ``viewer`` owns the submission of ``owner_id`` or is an administrator."""
+    return viewer is not None and (viewer.is_admin or viewer.id == owner_id)
 
 
 def _read_query() -> Select[Any]:
@@ -192,7 +192,7 @@ def _read_query() -> Select[Any]:
 
 def _to_read(row: Any, viewer: User | None) -> SubmissionRead:
     submission, owner_name, version_name, summary, position = row
-    private = manages(viewer, submission)
+    private = manages(viewer, submission.owner_id)
     done, total = submission.progress_done, submission.progress_total
     return SubmissionRead(
         id=submission.id,
@@ -296,7 +296,7 @@ def cancel_submission(*, session: Session, viewer: User, submission_id: int) -> 
     )
     if submission is None:
         raise NotFound(f"there is no submission {submission_id}")
-    if not manages(viewer, submission):
+    if not manages(viewer, submission.owner_id):
         raise Forbidden("only the owner or an administrator can cancel a submission")
     if submission.status not in ACTIVE:
         raise Conflict(
