@@ -23,12 +23,10 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -36,7 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from api_seed import ROOT, database, seed  # a sibling: bench/ is sys.path[0] when run
+from api_seed import (  # a sibling: bench/ is sys.path[0] when run
+    ROOT,
+    add_seed_arguments,
+    seeded_database,
+)
 
 BOARD, HEALTH, UPLOAD = "/api/v1/leaderboard", "/healthz", "/api/v1/submissions"
 CHUNK = 1 << 20
@@ -296,10 +298,7 @@ def run_upload(base: str, pid: int, token: str, mib: int, storage: Path) -> None
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=1000)
-    parser.add_argument("--tasks", type=int, default=100)
-    parser.add_argument("--hidden", type=int, default=50)
-    parser.add_argument("--users", type=int, default=50)
+    add_seed_arguments(parser)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint")
     parser.add_argument("--max-requests", type=int, default=50_000, help="per endpoint")
@@ -309,22 +308,7 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
-    name = f"gir_bench_api_{os.getpid()}"
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    scratch = Path(tempfile.mkdtemp(prefix="gir-bench-api-"))
-    database(name, create=True)
-    try:
-        seeded = seed(
-            url,
-            submissions=args.submissions,
-            tasks=args.tasks,
-            hidden=args.hidden,
-            users=args.users,
-        )
-        print(
-            f"seeded {seeded.submissions} scored submissions × {args.tasks} tasks "
-            f"({args.hidden} hidden) = {seeded.task_results} task results in {seeded.seconds:.1f} s"
-        )
+    with seeded_database("api", args) as (url, scratch, seeded):
         env = {
             "GIR_ENVIRONMENT": "production",
             "GIR_SECRET_KEY": os.urandom(32).hex(),
@@ -348,9 +332,6 @@ def main() -> None:
             cold_renders(base)
             if args.upload_mib:
                 run_upload(base, pid, seeded.admin_token, args.upload_mib, scratch / "storage")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        database(name, create=False)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,17 @@ Core inserts (so the models' Python-side defaults apply) for the few thousand ro
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -226,3 +231,37 @@ def seed(url: str, *, submissions: int, tasks: int, hidden: int, users: int) -> 
     with psycopg.connect(plain, autocommit=True) as connection:
         connection.execute("ANALYZE")  # what autovacuum does soon after a bulk load anyway
     return Seeded(token, len(ids), results, time.perf_counter() - start)
+
+
+def add_seed_arguments(parser: argparse.ArgumentParser) -> None:
+    """The board's size: ``--submissions``, ``--tasks``, ``--hidden``, ``--users``."""
+    parser.add_argument("--submissions", type=int, default=1000)
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--hidden", type=int, default=50)
+    parser.add_argument("--users", type=int, default=50)
+
+
+@contextlib.contextmanager
+def seeded_database(kind: str, args: argparse.Namespace) -> Iterator[tuple[str, Path, Seeded]]:
+    """A fresh database seeded as ``args`` say (see :func:`add_seed_arguments`) and a scratch
+    folder: their URL and path and what was seeded; both are removed afterwards."""
+    name = f"gir_bench_{kind}_{os.getpid()}"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    scratch = Path(tempfile.mkdtemp(prefix=f"gir-bench-{kind}-"))
+    database(name, create=True)
+    try:
+        seeded = seed(
+            url,
+            submissions=args.submissions,
+            tasks=args.tasks,
+            hidden=args.hidden,
+            users=args.users,
+        )
+        print(
+            f"seeded {seeded.submissions} scored submissions × {args.tasks} tasks "
+            f"({args.hidden} hidden) = {seeded.task_results} task results in {seeded.seconds:.1f} s"
+        )
+        yield url, scratch, seeded
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        database(name, create=False)

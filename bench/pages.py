@@ -33,9 +33,7 @@ import contextlib
 import cProfile
 import os
 import pstats
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,7 +42,11 @@ from typing import Any
 
 import fastapi.routing
 import psycopg
-from api_seed import ROOT, database, seed  # a sibling: bench/ is sys.path[0] when run
+from api_seed import (  # a sibling: bench/ is sys.path[0] when run
+    ROOT,
+    add_seed_arguments,
+    seeded_database,
+)
 from fastapi.testclient import TestClient
 
 TARGET_MS = 200.0
@@ -247,10 +249,7 @@ def run(url: str, args: argparse.Namespace) -> None:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=1000)
-    parser.add_argument("--tasks", type=int, default=100)
-    parser.add_argument("--hidden", type=int, default=50)
-    parser.add_argument("--users", type=int, default=50)
+    add_seed_arguments(parser)
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests per URL")
     parser.add_argument("--repeats", type=int, default=30, help="timed requests per URL")
     parser.add_argument("--profile", action="store_true", help="then profile each page")
@@ -259,27 +258,9 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
-    name = f"gir_bench_pages_{os.getpid()}"
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    scratch = Path(tempfile.mkdtemp(prefix="gir-bench-pages-"))
-    database(name, create=True)
-    try:
-        seeded = seed(
-            url,
-            submissions=args.submissions,
-            tasks=args.tasks,
-            hidden=args.hidden,
-            users=args.users,
-        )
-        print(
-            f"seeded {seeded.submissions} scored submissions × {args.tasks} tasks "
-            f"({args.hidden} hidden) = {seeded.task_results} task results in {seeded.seconds:.1f} s"
-        )
+    with seeded_database("pages", args) as (url, scratch, _):
         configure(url, scratch)
         run(url, args)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-        database(name, create=False)
 
 
 if __name__ == "__main__":
