@@ -36,6 +36,18 @@ def _contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
+def _pages(stack: Stack) -> tuple[str, ...]:
+    """The pages every visitor sees, on seeded rows."""
+    seeded = stack.seeded
+    return (
+        "/",
+        f"/submissions/{seeded.alpha}",
+        f"/compare?a={seeded.alpha}&b={seeded.beta}",
+        "/tasks",
+        "/submit",
+    )
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_chart_text_reads_in_both_themes(page: Page, stack: Stack, shot: Shot, scheme: str) -> None:
     page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
@@ -75,16 +87,7 @@ def test_no_page_breaks_its_content_security_policy(page: Page, stack: Stack) ->
             errors.append(message.text)
 
     page.on("console", record)
-    seeded = stack.seeded
-    for path in (
-        "/",
-        f"/submissions/{seeded.alpha}",
-        f"/compare?a={seeded.alpha}&b={seeded.beta}",
-        "/tasks",
-        "/submit",
-        "/login",
-        "/register",
-    ):
+    for path in (*_pages(stack), "/login", "/register"):
         page.goto(stack.url(path))
         page.wait_for_load_state("networkidle")
     assert errors == []
@@ -96,16 +99,7 @@ def test_no_page_scrolls_sideways_at_phone_width(
     """Wide tables scroll inside their own box; the page itself never does."""
     page = new_page(phone=True)
     sign_in(page, ADMIN)
-    seeded = stack.seeded
-    for path in (
-        "/",
-        f"/submissions/{seeded.alpha}",
-        f"/compare?a={seeded.alpha}&b={seeded.beta}",
-        "/tasks",
-        "/submit",
-        "/account",
-        "/admin",
-    ):
+    for path in (*_pages(stack), "/account", "/admin"):
         page.goto(stack.url(path))
         widths = page.evaluate(
             "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
