@@ -6,7 +6,7 @@ Services raise these; routers never build error responses themselves. Every resp
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -65,6 +65,14 @@ PageError = Callable[[Request, int, str], Response | None]
 """Renders an error as an HTML page, or returns None when the request wants JSON."""
 
 
+def first_problem(errors: Sequence[Mapping[str, Any]]) -> str:
+    """The first validation problem as ``field: message`` — what a person fixes first. The
+    ``body`` prefix FastAPI puts on request-body locations is left out."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+
+
 def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": {"code": code, "message": message, **extra}}
 
@@ -90,10 +98,7 @@ def install_handlers(app: FastAPI, page: PageError | None = None) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> Response:
-        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        message = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-        return answer(request, 422, "invalid", message)
+        return answer(request, 422, "invalid", first_problem(error.errors()))
 
     @app.exception_handler(OperationalError)
     async def _database(request: Request, error: OperationalError) -> Response:

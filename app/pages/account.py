@@ -20,8 +20,7 @@ from app.auth.models import User
 from app.auth.router import require_session_user
 from app.auth.schemas import TokenCreate, UserCreate
 from app.deps import OptionalUser, SessionDep
-from app.errors import Invalid, ServiceError
-from app.pages.forms import first_error
+from app.errors import Invalid, ServiceError, first_problem
 from app.pages.templating import render
 from app.submissions import quota
 from app.submissions import service as submissions
@@ -69,7 +68,7 @@ def register(
     try:
         body = UserCreate.model_validate({**form, "password": password})
     except ValidationError as error:
-        return _refused(request, "register.html", form, Invalid(first_error(error)))
+        return _refused(request, "register.html", form, Invalid(first_problem(error.errors())))
     try:
         user = auth.create_user(
             session=session, email=body.email, name=body.name, password=body.password
@@ -157,7 +156,7 @@ def create_token(
     try:
         body = TokenCreate.model_validate({"name": name})
     except ValidationError as error:
-        message = first_error(error)
+        message = first_problem(error.errors())
         return _account(request, session, user, token_error=message, status=422)
     row, secret = auth.create_token(session=session, user=user, name=body.name)
     return _account(request, session, user, new_token=secret, new_token_name=row.name)

@@ -11,30 +11,19 @@ from typing import TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from app.errors import Invalid
+from app.errors import Invalid, first_problem
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def first_error(error: ValidationError) -> str:
-    """The first problem as ``field: message`` (what a person fixes first)."""
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
-
-
-def parse_query(request: Request, model: type[M], *, ignore: tuple[str, ...] = ()) -> M:
+def parse_query(request: Request, model: type[M]) -> M:
     """The query string as ``model``; empty values mean "not given".
 
     Raises:
         Invalid: a value the schema refuses (422, naming the field).
     """
-    values = {
-        key: value
-        for key, value in request.query_params.items()
-        if value != "" and key not in ignore
-    }
+    values = {key: value for key, value in request.query_params.items() if value != ""}
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        raise Invalid(first_error(error)) from None
+        raise Invalid(first_problem(error.errors())) from None

@@ -22,7 +22,7 @@ from app import queue
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion, VersionTask
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from app.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, first_problem
 from app.settings import get_settings
 from app.storage import get_storage
 from app.submissions import quota
@@ -53,9 +53,7 @@ def parse_metadata(fields: dict[str, str]) -> SubmissionCreate:
     try:
         return SubmissionCreate.model_validate(fields)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise Invalid(f"{where}: {first['msg']}" if where else first["msg"]) from None
+        raise Invalid(first_problem(error.errors())) from None
 
 
 def admit(*, session: Session, owner: User) -> None:
