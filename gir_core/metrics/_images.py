@@ -20,7 +20,7 @@ from gir_core.errors import ImageError, ParameterError
 Batch = NDArray[np.float32]
 Scores = NDArray[np.float64]
 
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _LEVELS = np.float32(255.0)
 
 
@@ -44,12 +44,30 @@ def as_batch(image: object, *, what: str = "image", min_size: int = 1) -> tuple[
         raise ImageError(
             f"{what} must be at least {min_size}×{min_size} pixels, got {width}×{height}"
         )
-    lo, hi = float(image.min()), float(image.max())
-    if lo < 0.0 or hi > 1.0 or not (np.isfinite(lo) and np.isfinite(hi)):
-        raise ImageError(f"{what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
+    if not _surely_in_unit_range(image):
+        lo, hi = float(image.min()), float(image.max())
+        if lo < 0.0 or hi > 1.0 or not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ImageError(f"{what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
     single = image.ndim == 3
     batch = image[np.newaxis] if single else image
     return np.asarray(batch, dtype=np.float32), single
+
+
+_BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _surely_in_unit_range(image: NDArray[np.floating]) -> bool:
+    """One integer pass: True if every value is in [+0, 1] (False may still be valid: -0.0).
+
+    IEEE floats that are not negative order like their bit patterns read as unsigned integers,
+    and negative values, NaN and infinities all read larger than the pattern of 1.0. So one max
+    over the bits replaces a min and a max over the floats (a third of the PSNR's time).
+    """
+    bits = _BITS.get(image.dtype.itemsize)
+    if bits is None or not image.dtype.isnative:
+        return False
+    one = np.array(1.0, dtype=image.dtype).view(bits)
+    return bool(image.view(bits).max() <= one)
 
 
 def as_pair(
@@ -105,7 +123,7 @@ def luma(batch: Batch) -> NDArray[np.float32]:
     """Y of YIQ in [0, 1], float32, N×H×W (pyiqa's ``to_y_channel`` with range 1)."""
     r, g, b = batch[..., 0], batch[..., 1], batch[..., 2]
     # Sequential float32 products and sums, no fused multiply-add: torch's CPU matmul order.
-    return np.asarray((r * _LUMA[0] + g * _LUMA[1]) + b * _LUMA[2], dtype=np.float32)
+    return np.asarray((r * LUMA[0] + g * LUMA[1]) + b * LUMA[2], dtype=np.float32)
 
 
 def luma_levels(batch: Batch) -> NDArray[np.float64]:

@@ -26,10 +26,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.metrics._images import (
+    LUMA,
     Scores,
     as_pair,
     finish,
-    luma,
     luma_levels,
     rgb_levels,
 )
@@ -51,6 +51,18 @@ def _gaussian_1d(size: int, sigma: float) -> NDArray[np.float64]:
 
 
 _WINDOW = _gaussian_1d(SSIM_WINDOW, SSIM_SIGMA)
+
+
+def _mean_square(diff: NDArray[np.float32]) -> float:
+    """Mean of ``diff**2`` over a float32 H×W(×3) array, at memory speed and float64 accuracy.
+
+    Why not ``np.mean(diff.astype(np.float64) ** 2)``: the casts and temporaries made PSNR ten
+    times slower than reading the images. Each row's sum of squares is one float32 dot product
+    (at most a few thousand terms, relative error ~1e-7, i.e. ~1e-6 dB), and the row sums are
+    added in float64. Images are scored one at a time so the temporary stays in cache.
+    """
+    rows = diff.reshape(diff.shape[0], -1)
+    return float(np.einsum("ij,ij->i", rows, rows).sum(dtype=np.float64)) / diff.size
 
 
 def _psnr_from_mse(mse: NDArray[np.float64]) -> Scores:
@@ -79,8 +91,7 @@ def psnr(
         20.0
     """
     x, y, single = as_pair(image, reference, crop_border=crop_border)
-    diff = x.astype(np.float64) - y
-    mse = np.mean(diff * diff, axis=(1, 2, 3))
+    mse = np.array([_mean_square(np.subtract(a, b)) for a, b in zip(x, y, strict=True)])
     return finish(_psnr_from_mse(mse), single)
 
 
@@ -95,8 +106,8 @@ def psnr_y(
         20.0
     """
     x, y, single = as_pair(image, reference, crop_border=crop_border)
-    diff = luma(x).astype(np.float64) - luma(y)
-    mse = np.mean(diff * diff, axis=(1, 2))
+    # Y is linear, so Y(x) - Y(y) = Y(x - y): one matrix-vector product on the difference.
+    mse = np.array([_mean_square(np.subtract(a, b) @ LUMA) for a, b in zip(x, y, strict=True)])
     return finish(_psnr_from_mse(mse), single)
 
 

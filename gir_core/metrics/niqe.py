@@ -81,8 +81,17 @@ def mscn(grey: NDArray[np.float64], window: NDArray[np.float64]) -> NDArray[np.f
 
 
 def _filter(plane: NDArray[np.float64], window: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Correlate with edge replication (MATLAB's ``imfilter(..., 'replicate')``), in float64."""
-    out = cv2.filter2D(plane, cv2.CV_64F, window, borderType=cv2.BORDER_REPLICATE)
+    """Correlate with edge replication (MATLAB's ``imfilter(..., 'replicate')``), in float64.
+
+    Separably, with the window's rank-one factor: 14 taps a pixel instead of 49 (3-4× faster).
+    The float32-rounded window is rank one to 1e-8 of its size (its second singular value is
+    3e-9), so the local means move by < 3e-7 grey levels, while the factors keep the window's
+    sum, 1 + 1.1e-8, to the last bits: flat areas keep the fixed-sign residue that decides
+    their NaN fits (see the module's note).
+    """
+    total = float(window.sum())
+    rows, cols = window.sum(axis=1) / np.sqrt(total), window.sum(axis=0) / np.sqrt(total)
+    out = cv2.sepFilter2D(plane, cv2.CV_64F, cols, rows, borderType=cv2.BORDER_REPLICATE)
     return np.asarray(out, dtype=np.float64)
 
 
@@ -94,18 +103,42 @@ def fit_aggd(
     A row without negative or without positive values has an undefined fit: its scales are NaN
     and its shape is the table's first entry, 0.2 (what pyiqa's NaN-propagating argmin gives).
     """
-    negative = np.minimum(samples, 0.0)
-    sum_sq = np.einsum("ij,ij->i", samples, samples)
-    left_sq = np.einsum("ij,ij->i", negative, negative)
+    sum_sq, left_sq, negatives, positives, sum_abs = _moments(samples)
     with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.sqrt(left_sq / np.count_nonzero(samples < 0, axis=1))
-        right = np.sqrt((sum_sq - left_sq) / np.count_nonzero(samples > 0, axis=1))
+        left = np.sqrt(left_sq / negatives)
+        right = np.sqrt((sum_sq - left_sq) / positives)
         skew = left / right
-        ratio = np.mean(np.abs(samples), axis=1) ** 2 / (sum_sq / samples.shape[1])
+        ratio = (sum_abs / samples.shape[1]) ** 2 / (sum_sq / samples.shape[1])
         ratio = ratio * (skew**3 + 1.0) * (skew + 1.0) / (skew**2 + 1.0) ** 2
     shape = _SHAPES[_nearest_shape(ratio)]
     to_scale = np.sqrt(np.exp(gammaln(1.0 / shape) - gammaln(3.0 / shape)))
     return shape, left * to_scale, right * to_scale
+
+
+_MOMENT_ROWS = 8  # rows per pass of _moments: 8 NIQE patches (590 kB) stay in the L2 cache
+
+
+def _moments(samples: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    """Per row: sum of squares, sum of squares of the negatives, counts of negatives and of
+    positives, sum of absolute values.
+
+    A few rows at a time through one reused buffer, so every pass after the first reads from
+    cache and no image-sized temporary is allocated (this was half of NIQE's time).
+    """
+    count = samples.shape[0]
+    sum_sq, left_sq, sum_abs = np.empty(count), np.empty(count), np.empty(count)
+    negatives, nonzero = np.empty(count, np.intp), np.empty(count, np.intp)
+    buffer = np.empty((min(count, _MOMENT_ROWS), samples.shape[1]))
+    for start in range(0, count, _MOMENT_ROWS):
+        rows = samples[start : start + _MOMENT_ROWS]
+        part, work = slice(start, start + len(rows)), buffer[: len(rows)]
+        sum_sq[part] = np.einsum("ij,ij->i", rows, rows)
+        nonzero[part] = np.count_nonzero(rows, axis=1)
+        np.minimum(rows, 0.0, out=work)
+        left_sq[part] = np.einsum("ij,ij->i", work, work)
+        negatives[part] = np.count_nonzero(work, axis=1)  # min(x, 0) ≠ 0 exactly when x < 0
+        sum_abs[part] = np.abs(rows, out=work).sum(axis=1)
+    return sum_sq, left_sq, negatives, nonzero - negatives, sum_abs
 
 
 def _nearest_shape(ratio: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -123,8 +156,10 @@ def patch_features(coefficients: NDArray[np.float64], size: int) -> NDArray[np.f
     rows, cols = coefficients.shape[0] // size, coefficients.shape[1] // size
     patches = coefficients.reshape(rows, size, cols, size).swapaxes(1, 2).reshape(-1, size, size)
     count = patches.shape[0]
-    products = [patches * np.roll(patches, shift, axis=(1, 2)) for shift in _SHIFTS]
-    stacked = np.concatenate([patches, *products]).reshape(len(_SHIFTS) + 1, count, size * size)
+    stacked = np.empty((len(_SHIFTS) + 1, count, size, size))
+    stacked[0] = patches
+    for k, shift in enumerate(_SHIFTS, start=1):
+        _times_rolled(patches, shift, out=stacked[k])
     shape, left, right = fit_aggd(stacked.reshape(-1, size * size))
     shape, left, right = (v.reshape(len(_SHIFTS) + 1, count) for v in (shape, left, right))
     columns = [shape[0], (left[0] + right[0]) / 2.0]
@@ -132,6 +167,34 @@ def patch_features(coefficients: NDArray[np.float64], size: int) -> NDArray[np.f
         mean = (right[k] - left[k]) * np.exp(gammaln(2.0 / shape[k]) - gammaln(1.0 / shape[k]))
         columns += [shape[k], mean, left[k], right[k]]
     return np.stack(columns, axis=1)
+
+
+def _times_rolled(
+    patches: NDArray[np.float64], shift: tuple[int, int], out: NDArray[np.float64]
+) -> None:
+    """``out = patches * np.roll(patches, shift, axis=(1, 2))`` without the rolled copy.
+
+    The circular shift splits each axis into at most two blocks; the products are written block
+    by block straight into ``out`` (the same multiplications, so the same values).
+    """
+    for rows_to, rows_from in _roll_blocks(shift[0], patches.shape[1]):
+        for cols_to, cols_from in _roll_blocks(shift[1], patches.shape[2]):
+            np.multiply(
+                patches[:, rows_to, cols_to],
+                patches[:, rows_from, cols_from],
+                out=out[:, rows_to, cols_to],
+            )
+
+
+def _roll_blocks(shift: int, length: int) -> list[tuple[slice, slice]]:
+    """(target, source) slices: ``np.roll(data, shift)[target] == data[source]``."""
+    step = shift % length
+    if step == 0:
+        return [(slice(None), slice(None))]
+    return [
+        (slice(step, None), slice(None, length - step)),
+        (slice(None, step), slice(length - step, None)),
+    ]
 
 
 def image_features(grey: NDArray[np.float64], model: PristineModel) -> NDArray[np.float64]:
