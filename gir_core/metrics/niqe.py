@@ -118,27 +118,53 @@ def fit_aggd(
 _MOMENT_ROWS = 8  # rows per pass of _moments: 8 NIQE patches (590 kB) stay in the L2 cache
 
 
-def _moments(samples: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+_Moments = tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.intp],
+    NDArray[np.intp],
+    NDArray[np.float64],
+]
+
+
+def _moments(samples: NDArray[np.float64]) -> _Moments:
     """Per row: sum of squares, sum of squares of the negatives, counts of negatives and of
     positives, sum of absolute values.
 
-    A few rows at a time through one reused buffer, so every pass after the first reads from
-    cache and no image-sized temporary is allocated (this was half of NIQE's time).
+    A few rows at a time through reused buffers, so every pass after the first reads from cache
+    and nothing image-sized is allocated, and with the fastest NumPy kernel for each quantity
+    (``vecdot`` for the squares, bit counts for the signs; ``einsum``, ``np.minimum`` and
+    ``count_nonzero(axis=1)`` took three times as long, half of NIQE's time). The negative
+    part is ``(x - |x|) / 2``, exact in floating point, with the 1/2 applied as an exact 1/4 to
+    the sum of squares.
     """
-    count = samples.shape[0]
+    count, length = samples.shape
     sum_sq, left_sq, sum_abs = np.empty(count), np.empty(count), np.empty(count)
-    negatives, nonzero = np.empty(count, np.intp), np.empty(count, np.intp)
-    buffer = np.empty((min(count, _MOMENT_ROWS), samples.shape[1]))
+    negatives, positives = np.empty(count, np.intp), np.empty(count, np.intp)
+    work = np.empty((min(count, _MOMENT_ROWS), length))
+    signs = np.empty(work.shape, dtype=bool)
     for start in range(0, count, _MOMENT_ROWS):
         rows = samples[start : start + _MOMENT_ROWS]
-        part, work = slice(start, start + len(rows)), buffer[: len(rows)]
-        sum_sq[part] = np.einsum("ij,ij->i", rows, rows)
-        nonzero[part] = np.count_nonzero(rows, axis=1)
-        np.minimum(rows, 0.0, out=work)
-        left_sq[part] = np.einsum("ij,ij->i", work, work)
-        negatives[part] = np.count_nonzero(work, axis=1)  # min(x, 0) ≠ 0 exactly when x < 0
-        sum_abs[part] = np.abs(rows, out=work).sum(axis=1)
-    return sum_sq, left_sq, negatives, nonzero - negatives, sum_abs
+        part, buffer, mask = slice(start, start + len(rows)), work[: len(rows)], signs[: len(rows)]
+        sum_sq[part] = np.vecdot(rows, rows)
+        sum_abs[part] = np.abs(rows, out=buffer).sum(axis=1)
+        twice_negative = np.subtract(rows, buffer, out=buffer)  # x - |x| = 2·min(x, 0)
+        left_sq[part] = np.vecdot(twice_negative, twice_negative)
+        negatives[part] = _count_true(np.less(rows, 0.0, out=mask))
+        positives[part] = _count_true(np.greater(rows, 0.0, out=mask))
+    return sum_sq, left_sq / 4.0, negatives, positives, sum_abs
+
+
+def _count_true(mask: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """True values per row of a C-contiguous 2-D mask: popcounts of its bytes 8 at a time.
+
+    A NumPy bool is the byte 0 or 1, so the set bits of each 8-byte word count its True values;
+    ``count_nonzero(axis=1)`` takes a slow generic path (4× slower).
+    """
+    if mask.shape[1] % 8:
+        return np.asarray(np.count_nonzero(mask, axis=1), dtype=np.intp)
+    words = mask.view(np.uint64)
+    return np.asarray(np.bitwise_count(words).sum(axis=1, dtype=np.intp), dtype=np.intp)
 
 
 def _nearest_shape(ratio: NDArray[np.float64]) -> NDArray[np.intp]:
