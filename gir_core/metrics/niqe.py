@@ -76,8 +76,11 @@ def pristine_model() -> PristineModel:
 def mscn(grey: NDArray[np.float64], window: NDArray[np.float64]) -> NDArray[np.float64]:
     """Mean-subtracted, contrast-normalised coefficients of an H×W image (0..255 scale)."""
     mu = _filter(grey, window)
-    var = _filter(grey * grey, window) - mu * mu
-    return np.asarray((grey - mu) / (np.sqrt(np.abs(var)) + 1.0), dtype=np.float64)
+    spread = _filter(grey * grey, window)
+    spread -= mu * mu  # the local variance; then σ + 1 in place: no image-sized temporaries
+    spread = np.sqrt(np.abs(spread, out=spread), out=spread)
+    spread += 1.0
+    return np.divide(np.subtract(grey, mu, out=mu), spread, out=mu)
 
 
 def _filter(plane: NDArray[np.float64], window: NDArray[np.float64]) -> NDArray[np.float64]:
