@@ -152,6 +152,7 @@ class _Pipeline:
     metrics: ThreadPoolExecutor
     loader: ThreadPoolExecutor
     pending: list[Future[tuple[float, ...]]] = field(default_factory=list)
+    gt_groups: list[tuple[range, NDArray[np.float32]]] = field(default_factory=list)
 
 
 def _prefetched(pool: ThreadPoolExecutor, loads: Iterable[Callable[[], _T]]) -> Iterator[_T]:
@@ -165,9 +166,46 @@ def _prefetched(pool: ThreadPoolExecutor, loads: Iterable[Callable[[], _T]]) -> 
         yield future.result()
 
 
-def _full_reference(output: NDArray[np.float32], gt: NDArray[np.float32]) -> tuple[float, ...]:
-    restored = quantize(output)
-    return float(psnr(restored, gt)), float(ssim(restored, gt))
+METRIC_BATCH = 4
+"""Outputs scored per metric call: batched calls skip per-call work, and with at most 4 a task
+still keeps both metric threads busy."""
+METRIC_BATCH_BYTES = 64 << 20
+"""A batch also stops at this much float32 output (its GT copy is as large)."""
+
+
+def _load_gts(
+    paths: Sequence[Path], max_side: int | None
+) -> tuple[list[NDArray[np.float32]], list[tuple[range, NDArray[np.float32]]]]:
+    """The GT images and their metric groups: runs of equal shapes within both METRIC_BATCH
+    limits, each stacked (N×H×W×3) once for the whole scoring.
+
+    The images are views into the stacks, so the GT set is held once; a run is stacked as soon
+    as it closes, so loading never holds more than one extra group.
+    """
+    groups: list[tuple[range, NDArray[np.float32]]] = []
+    run: list[NDArray[np.float32]] = []
+    for index, path in enumerate(paths):
+        image = load_image(path, max_side=max_side)
+        if run and (
+            image.shape != run[0].shape
+            or len(run) == METRIC_BATCH
+            or (len(run) + 1) * image.nbytes > METRIC_BATCH_BYTES
+        ):
+            groups.append((range(index - len(run), index), np.stack(run)))
+            run = []
+        run.append(image)
+    if run:
+        groups.append((range(len(paths) - len(run), len(paths)), np.stack(run)))
+    return [stack[i] for _, stack in groups for i in range(len(stack))], groups
+
+
+def _full_reference(
+    outputs: Sequence[NDArray[np.float32]], gts: NDArray[np.float32]
+) -> list[tuple[float, ...]]:
+    """(PSNR, SSIM) of each output of a group against the stacked GTs (N×H×W×3)."""
+    restored = np.stack([quantize(output) for output in outputs])
+    pairs = zip(psnr(restored, gts).tolist(), ssim(restored, gts).tolist(), strict=True)
+    return [(float(p), float(q)) for p, q in pairs]
 
 
 def _no_reference(output: NDArray[np.float32]) -> tuple[float, ...]:
@@ -201,17 +239,22 @@ def _score_task(
     gts: Sequence[NDArray[np.float32]],
     example_crop: int | None,
 ) -> TaskResult:
-    futures, seconds = [], 0.0
+    futures, seconds, outputs = [], 0.0, []
     example: Future[Example] | None = None
+    groups = iter(pipe.gt_groups)
+    group = next(groups)
     for index, (image, gt) in enumerate(zip(inputs, gts, strict=True)):
         output, spent = _restore(pipe, image, item.key)
         seconds += spent
-        futures.append(pipe.metrics.submit(_full_reference, output, gt))
+        outputs.append(output)
+        if index + 1 == group[0].stop:  # a whole group is out: score it while the model goes on
+            futures.append(pipe.metrics.submit(_full_reference, outputs, group[1]))
+            outputs, group = [], next(groups, group)
         # Hidden inputs must never leave scoring: only public tasks get an example. Cropping runs
         # beside the metrics so the model's next image is not delayed.
         if index == 0 and example_crop is not None and item.kind == "representative":
             example = pipe.metrics.submit(_example, image, output, gt, example_crop)
-    values = [future.result() for future in futures]
+    values = [value for future in futures for value in future.result()]
     return TaskResult(
         key=item.key,
         kind=item.kind,
@@ -240,14 +283,14 @@ def score(
     todo = [item for item in benchmark.tasks if item.key not in set(skip)]
     rest = [s for s in benchmark.real_world if s.name not in set(skip)]
     records = _synthesise(benchmark, todo, synthesis_workers)
-    gts = [load_image(path, max_side=benchmark.max_side) for path in benchmark.gt_images]
+    gts, gt_groups = _load_gts(benchmark.gt_images, benchmark.max_side)
     owned = not isinstance(model, SandboxedModel)
     sandbox = SandboxedModel(model) if not isinstance(model, SandboxedModel) else model
     try:
         if owned:
             sandbox.start()
         with ThreadPoolExecutor(2) as metrics, ThreadPoolExecutor(1) as loader:
-            pipe = _Pipeline(sandbox, metrics, loader)
+            pipe = _Pipeline(sandbox, metrics, loader, gt_groups=gt_groups)
             yield from _score_tasks(pipe, todo, records, gts, progress, benchmark.example_crop)
             for real in rest:
                 yield _score_real_world(pipe, real, benchmark.max_side)
