@@ -2,8 +2,12 @@
 
 Run: ``.venv/bin/python bench/metrics.py [--repeats 11] [--threads 2] [--baseline main]``.
 
-Per metric it prints the median over repeats of the per-image time for one image and for a batch
-of 8 (distinct noisy images), and, measured in the same run on the same arrays:
+Per metric it prints the median over repeats of the per-image time: ``1`` one image scored again
+and again (its data stays in cache: the issue's "1 image"), ``1x8`` eight distinct noisy images
+scored one call each, ``/8`` the same eight in one batched call, and ``/8 ÷ 1x8`` (≤ 1: a batch
+is no slower per image than single calls on the same data; against ``1`` a memory-bound metric
+like PSNR cannot win, as a batch of 8 does not fit in the cache). Measured in the same run, on
+the same arrays, the calls taking turns:
 
 - ``base``: the same metric as implemented at git revision ``--baseline`` (default ``main``;
   its ``gir_core/metrics`` is extracted to a temporary package), and the speed-up base / ours;
@@ -40,8 +44,10 @@ import tarfile  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -74,14 +80,21 @@ def _images() -> tuple[Images, Images]:
     return to_float(np.stack(noisy)), to_float(np.stack([clean] * BATCH))
 
 
-def _median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up: first-call imports, caches, thread pools
-    times = []
+def _interleaved_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time (ms) of each call, the calls taking turns within every repeat.
+
+    Taking turns spreads any change in the machine's load over all of them alike, so their
+    ratios stay fair on a busy machine (the load average is printed with the table).
+    """
+    for call in calls.values():
+        call()  # warm-up: first-call imports, caches, thread pools
+    times: dict[str, list[float]] = {key: [] for key in calls}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - start)
+    return {key: statistics.median(values) * 1e3 for key, values in times.items()}
 
 
 def load_baseline(revision: str) -> ModuleType | None:
@@ -137,23 +150,33 @@ def _floor(images: Images, refs: Images) -> Callable[[], object]:
     return lambda: [np.mean((a - b) ** 2) for a, b in zip(images, refs, strict=True)]
 
 
-def _singles(fn: Callable[..., object], images: Images, refs: Images) -> Callable[[], object]:
-    """One call per image of the batch: the same data as one batched call, image by image."""
-    return lambda: [fn(a, b) for a, b in zip(images, refs, strict=True)]
+def _calls(
+    name: str, modules: dict[str, ModuleType], images: Images, refs: Images
+) -> dict[str, Callable[[], object]]:
+    """Per module: ``1`` one image again and again (cache-warm, the issue's "1 image"),
+    ``1x8`` each of the 8 images in its own call, ``/8`` the 8 images in one call; for PSNR
+    also the floor over one image and over the 8."""
+    calls: dict[str, Callable[[], object]] = {}
+    for label, module in modules.items():
+        pair = _scorer(module.get(name))
+        calls[f"{label} 1"] = partial(pair, images[0], refs[0])
+        calls[f"{label} 1x8"] = partial(_each, pair, images, refs)
+        calls[f"{label} /8"] = partial(pair, images, refs)
+    if name.startswith("psnr"):
+        calls["floor 1"] = _floor(images[:1], refs[:1])
+        calls["floor /8"] = _floor(images, refs)
+    return calls
 
 
-def _timings(
-    name: str, module: ModuleType, images: Images, refs: Images, repeats: int
-) -> dict[str, float]:
-    """ms per image: ``1`` one image again and again (cache-warm, the issue's "1 image"),
-    ``1x8`` each of the 8 images in its own call, ``/8`` the 8 images in one call."""
-    metric = module.get(name)
-    pair = (lambda a, b: metric(a, b)) if metric.full_reference else (lambda a, _: metric(a))
-    return {
-        "1": _median_seconds(lambda: pair(images[0], refs[0]), repeats) * 1e3,
-        "1x8": _median_seconds(_singles(pair, images, refs), repeats) * 1e3 / BATCH,
-        "/8": _median_seconds(lambda: pair(images, refs), repeats) * 1e3 / BATCH,
-    }
+def _scorer(metric: Any) -> Callable[[Images, Images], object]:
+    """``metric(image, reference)``, or ``metric(image)`` for a no-reference metric."""
+    if metric.full_reference:
+        return lambda image, reference: metric(image, reference)
+    return lambda image, _: metric(image)
+
+
+def _each(fn: Callable[..., object], images: Images, refs: Images) -> object:
+    return [fn(a, b) for a, b in zip(images, refs, strict=True)]
 
 
 def main() -> None:
@@ -164,39 +187,52 @@ def main() -> None:
     args = parser.parse_args()
     cv2.setNumThreads(args.threads)
     images, refs = _images()
+    modules = {"ours": metrics}
     baseline = load_baseline(args.baseline)
+    if baseline is not None:
+        modules["base"] = baseline
     has_pyiqa = importlib.util.find_spec("pyiqa") is not None
     print(
         f"512×512 RGB, {args.threads} threads, median of {args.repeats} repeats, ms per image. "
         f"1: one image repeated; 1x{BATCH}: {BATCH} images one call each; "
-        f"/{BATCH}: {BATCH} images in one call; base: {args.baseline}"
+        f"/{BATCH}: {BATCH} images in one call; base: {args.baseline}; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     if not has_pyiqa:
         print("pyiqa is not installed: no pyiqa column")
-    head = f"{'metric':<9}{'ours 1':>8}{'1x8':>7}{'/8':>7}"
+    head = f"{'metric':<9}{'ours 1':>8}{'1x8':>7}{'/8':>7}{'/8 ÷ 1x8':>9}"
     if baseline is not None:
         head += f"{'base 1':>8}{'1x8':>7}{'/8':>7}{'base/ours 1':>12}{'/8':>6}"
     print(head + (f"{'pyiqa 1':>9}{'pyiqa/ours':>11}" if has_pyiqa else ""))
     floors = []
     for name in metrics.NAMES:
-        ours = _timings(name, metrics, images, refs, args.repeats)
-        line = f"{name:<9}{ours['1']:>8.2f}{ours['1x8']:>7.2f}{ours['/8']:>7.2f}"
-        if baseline is not None:
-            base = _timings(name, baseline, images, refs, args.repeats)
-            line += f"{base['1']:>8.2f}{base['1x8']:>7.2f}{base['/8']:>7.2f}"
-            line += f"{base['1'] / ours['1']:>12.2f}{base['/8'] / ours['/8']:>6.2f}"
+        calls = _calls(name, modules, images, refs)
         if has_pyiqa:
-            theirs = _median_seconds(_pyiqa(name, images[0], refs[0]), args.repeats) * 1e3
-            line += f"{theirs:>9.2f}{theirs / ours['1']:>11.2f}"
-        print(line)
-        if name.startswith("psnr"):
-            one = _median_seconds(_floor(images[:1], refs[:1]), args.repeats) * 1e3
-            per = _median_seconds(_floor(images, refs), args.repeats) * 1e3 / BATCH
-            floors.append(f"{name:<9}{one:>8.3f}{ours['1'] / one:>12.2f}{per:>8.3f}")
-            floors[-1] += f"{ours['/8'] / per:>12.2f}"
+            calls["pyiqa 1"] = _pyiqa(name, images[0], refs[0])
+        ms = _interleaved_ms(calls, args.repeats)
+        for key in ms:
+            ms[key] /= BATCH if key.endswith("8") else 1
+        print(_line(name, ms))
+        if "floor 1" in ms:
+            floors.append(
+                f"{name:<9}{ms['floor 1']:>8.3f}{ms['ours 1'] / ms['floor 1']:>12.2f}"
+                f"{ms['floor /8']:>8.3f}{ms['ours /8'] / ms['floor /8']:>12.2f}"
+            )
     print("\nfloor: float32 NumPy mean((a - b) ** 2) over the same arrays, ms per image")
     print(f"{'metric':<9}{'floor 1':>8}{'ours/floor':>12}{'/8':>8}{'ours/floor':>12}")
     print("\n".join(floors))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+
+def _line(name: str, ms: dict[str, float]) -> str:
+    line = f"{name:<9}{ms['ours 1']:>8.2f}{ms['ours 1x8']:>7.2f}{ms['ours /8']:>7.2f}"
+    line += f"{ms['ours /8'] / ms['ours 1x8']:>9.2f}"
+    if "base 1" in ms:
+        line += f"{ms['base 1']:>8.2f}{ms['base 1x8']:>7.2f}{ms['base /8']:>7.2f}"
+        line += f"{ms['base 1'] / ms['ours 1']:>12.2f}{ms['base /8'] / ms['ours /8']:>6.2f}"
+    if "pyiqa 1" in ms:
+        line += f"{ms['pyiqa 1']:>9.2f}{ms['pyiqa 1'] / ms['ours 1']:>11.2f}"
+    return line
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Tests for the ``crop_border`` keyword of gir_core.metrics (basicsr's convention).
+"""Tests for the ``crop_border`` keyword of gir_core.metrics (basicsr's convention), and for the
+fast paths of #16 against their plain definitions.
 
 Each cropped value is compared with an independent computation written here in plain NumPy from
 the 8-bit integers (float64 throughout, SSIM windows by explicit sliding sums), on random images
@@ -20,6 +21,7 @@ from PIL import Image
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
 from gir_core.imaging import to_float
+from gir_core.metrics.niqe import _moments
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "metric_reference"
 SIZES = [(37, 51), (64, 45), (29, 29)]
@@ -157,3 +159,48 @@ def test_niqe_takes_the_crop_too() -> None:
     # An image too small before any crop stays an image error, as before.
     with pytest.raises(ImageError, match="at least 11×11"):
         metrics.ssim(image[:10, :10], image[:10, :10], crop_border=0)
+
+
+@pytest.mark.parametrize("length", [9216, 2304, 13, 8])
+def test_niqe_moments_equal_their_definitions(length: int) -> None:
+    # The AGGD moments come from vecdot, x - |x| and byte popcounts in row blocks; compare
+    # with the plain definitions, with exact zeros (black areas) and rows of one sign.
+    rng = np.random.default_rng(length)
+    samples = rng.normal(0.0, 1.0, (19, length))
+    samples[rng.random(samples.shape) < 0.1] = 0.0
+    samples[3] = np.abs(samples[3])
+    samples[4] = -np.abs(samples[4])
+    sum_sq, left_sq, negatives, positives, sum_abs = _moments(samples)
+    np.testing.assert_allclose(sum_sq, (samples**2).sum(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(left_sq, (np.minimum(samples, 0) ** 2).sum(axis=1), rtol=1e-13)
+    np.testing.assert_array_equal(negatives, (samples < 0).sum(axis=1))
+    np.testing.assert_array_equal(positives, (samples > 0).sum(axis=1))
+    np.testing.assert_allclose(sum_abs, np.abs(samples).sum(axis=1), rtol=1e-13)
+    assert negatives[3] == 0 and positives[4] == 0 and left_sq[3] == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -1e-3, 1.001, "next-above-1"])
+def test_the_one_pass_range_check_rejects_what_the_min_max_check_did(
+    dtype: type[np.floating], bad: float | str
+) -> None:
+    # The check reads the float bits as unsigned integers; every value outside [0, 1] (and NaN)
+    # must still be refused with the found range, whatever the float width.
+    image = to_float(_pair(1, 17, 19)[0]).astype(dtype)
+    value = np.nextafter(dtype(1), dtype(2)) if bad == "next-above-1" else dtype(bad)
+    image[8, 9, 1] = value
+    with pytest.raises(ImageError, match=r"values must lie in \[0, 1\]"):
+        metrics.psnr(image, image)
+
+
+def test_the_range_check_keeps_negative_zero_and_foreign_byte_order() -> None:
+    image = to_float(_pair(2, 17, 19)[0])
+    image[3] = 0.0
+    signed = image.copy()
+    signed[3] = -0.0  # -0.0 == 0: valid, though its bits read as a huge integer
+    assert float(metrics.psnr(signed, image)) == metrics.PSNR_MAX
+    swapped = image.astype(">f4")  # big-endian bits must not be read as native ones
+    assert float(metrics.ssim(swapped, image)) == 1.0
+    swapped[5, 5, 2] = 2.0
+    with pytest.raises(ImageError, match=r"got \[0, 2\]"):
+        metrics.psnr(swapped, image)
