@@ -1,6 +1,7 @@
 """Benchmark: per-image time of each gir_core metric on 512×512 images, as ratios in one run.
 
-Run: ``.venv/bin/python bench/metrics.py [--repeats 11] [--threads 2] [--baseline main]``.
+Run: ``.venv/bin/python bench/metrics.py [--repeats 11] [--threads 2] [--baseline main]``; on a
+machine shared with other work add ``--clock cpu --threads 1`` (CPU time of the calling thread).
 
 Per metric it prints the median over repeats of the per-image time: ``1`` one image scored again
 and again (its data stays in cache: the issue's "1 image"), ``1x8`` eight distinct noisy images
@@ -80,20 +81,26 @@ def _images() -> tuple[Images, Images]:
     return to_float(np.stack(noisy)), to_float(np.stack([clean] * BATCH))
 
 
-def _interleaved_ms(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time (ms) of each call, the calls taking turns within every repeat.
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
+def _interleaved_ms(
+    calls: dict[str, Callable[[], object]], repeats: int, clock: Callable[[], float]
+) -> dict[str, float]:
+    """Median time (ms) of each call, the calls taking turns within every repeat.
 
     Taking turns spreads any change in the machine's load over all of them alike, so their
-    ratios stay fair on a busy machine (the load average is printed with the table).
+    ratios stay fair on a busy machine (the load average is printed with the table). Each turn
+    first makes one untimed call: the memory a previous call (of another kind) freed and gave
+    back to the system would otherwise be faulted in again on this call's clock.
     """
-    for call in calls.values():
-        call()  # warm-up: first-call imports, caches, thread pools
     times: dict[str, list[float]] = {key: [] for key in calls}
     for _ in range(repeats):
         for key, call in calls.items():
-            start = time.perf_counter()
             call()
-            times[key].append(time.perf_counter() - start)
+            start = clock()
+            call()
+            times[key].append(clock() - start)
     return {key: statistics.median(values) * 1e3 for key, values in times.items()}
 
 
@@ -184,7 +191,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--threads", type=int, default=2, help="BLAS and OpenCV threads")
     parser.add_argument("--baseline", default="main", help="git revision to compare with")
+    parser.add_argument(
+        "--clock",
+        choices=tuple(CLOCKS),
+        default="wall",
+        help="wall: elapsed time; cpu: CPU time of the calling thread, which other processes "
+        "cannot inflate by taking the cores away (needs --threads 1: other threads' work is "
+        "not counted)",
+    )
     args = parser.parse_args()
+    if args.clock == "cpu" and args.threads != 1:
+        parser.error("--clock cpu counts the calling thread only: use it with --threads 1")
     cv2.setNumThreads(args.threads)
     images, refs = _images()
     modules = {"ours": metrics}
@@ -193,7 +210,8 @@ def main() -> None:
         modules["base"] = baseline
     has_pyiqa = importlib.util.find_spec("pyiqa") is not None
     print(
-        f"512×512 RGB, {args.threads} threads, median of {args.repeats} repeats, ms per image. "
+        f"512×512 RGB, {args.threads} threads, {args.clock} clock, median of {args.repeats} "
+        "repeats, ms per image. "
         f"1: one image repeated; 1x{BATCH}: {BATCH} images one call each; "
         f"/{BATCH}: {BATCH} images in one call; base: {args.baseline}; "
         f"load average {os.getloadavg()[0]:.1f}"
@@ -209,7 +227,7 @@ def main() -> None:
         calls = _calls(name, modules, images, refs)
         if has_pyiqa:
             calls["pyiqa 1"] = _pyiqa(name, images[0], refs[0])
-        ms = _interleaved_ms(calls, args.repeats)
+        ms = _interleaved_ms(calls, args.repeats, CLOCKS[args.clock])
         for key in ms:
             ms[key] /= BATCH if key.endswith("8") else 1
         print(_line(name, ms))
