@@ -12,23 +12,30 @@ about one pixel in 3 000 on noisy photos, enough to move NIQE by 0.04).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.errors import ImageError, ParameterError
 
 Batch = NDArray[np.float32]
+Image = NDArray[np.float32]
 Scores = NDArray[np.float64]
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _LEVELS = np.float32(255.0)
 
 
-def as_batch(image: object, *, what: str = "image", min_size: int = 1) -> tuple[Batch, bool]:
+def as_batch(
+    image: object, *, what: str = "image", min_size: int = 1, defer_range: bool = False
+) -> tuple[Batch, bool]:
     """Return ``(batch, single)``: the input as float32 N×H×W×3 and whether it was one image.
 
     Raises :class:`ImageError` with the found shape, dtype or range, so a caller passing uint8 or
-    greyscale data knows what to change.
+    greyscale data knows what to change. ``defer_range``: the caller runs :func:`check_range`
+    on each image just before reading it, so a batch larger than the cache is read from memory
+    once, not twice; float32 only (other types are converted, so they are checked here).
     """
     if not isinstance(image, np.ndarray):
         raise ImageError(f"{what} must be a NumPy array, got {type(image).__name__}")
@@ -44,13 +51,19 @@ def as_batch(image: object, *, what: str = "image", min_size: int = 1) -> tuple[
         raise ImageError(
             f"{what} must be at least {min_size}×{min_size} pixels, got {width}×{height}"
         )
+    if not (defer_range and image.dtype == np.float32):
+        check_range(image, what)
+    single = image.ndim == 3
+    batch = image[np.newaxis] if single else image
+    return np.asarray(batch, dtype=np.float32), single
+
+
+def check_range(image: NDArray[np.floating], what: str = "image") -> None:
+    """Raise :class:`ImageError`, with the range found, unless every value lies in [0, 1]."""
     if not _surely_in_unit_range(image):
         lo, hi = float(image.min()), float(image.max())
         if lo < 0.0 or hi > 1.0 or not (np.isfinite(lo) and np.isfinite(hi)):
             raise ImageError(f"{what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
-    single = image.ndim == 3
-    batch = image[np.newaxis] if single else image
-    return np.asarray(batch, dtype=np.float32), single
 
 
 _BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -71,20 +84,46 @@ def _surely_in_unit_range(image: NDArray[np.floating]) -> bool:
 
 
 def as_pair(
-    image: object, reference: object, *, min_size: int = 1, crop_border: int = 0
+    image: object,
+    reference: object,
+    *,
+    min_size: int = 1,
+    crop_border: int = 0,
+    defer_range: bool = False,
 ) -> tuple[Batch, Batch, bool]:
     """Check a full-reference pair (both valid, same shape) and crop ``crop_border`` pixels.
 
     The crop is a view, so ``crop_border=0`` leaves the data, and the scores, exactly as before.
+    ``defer_range``: see :func:`as_batch`; :func:`checked_pairs` does both steps.
     """
-    x, single = as_batch(image, what="image", min_size=min_size)
-    y, _ = as_batch(reference, what="reference", min_size=min_size)
+    x, single = as_batch(image, what="image", min_size=min_size, defer_range=defer_range)
+    y, _ = as_batch(reference, what="reference", min_size=min_size, defer_range=defer_range)
     if x.shape != y.shape:
         raise ImageError(
             f"image and reference must have the same shape, got {x.shape[1:]} and "
             f"{y.shape[1:]}" + ("" if x.shape[0] == y.shape[0] else f" (batch {len(x)}/{len(y)})")
         )
     return crop(x, crop_border, min_size), crop(y, crop_border, min_size), single
+
+
+def checked_pairs(
+    image: object, reference: object, *, crop_border: int = 0
+) -> tuple[Iterator[tuple[Image, Image]], bool]:
+    """The cropped (image, reference) pairs of a full-reference call, and whether it was one.
+
+    Shapes and the crop are checked now; each pair's value range just before it is yielded
+    (whole images, border included), so a memory-bound metric reads a large batch only once.
+    """
+    x, y, single = as_pair(image, reference, defer_range=True)
+    cropped_x, cropped_y = crop(x, crop_border), crop(y, crop_border)
+
+    def pairs() -> Iterator[tuple[Image, Image]]:
+        for index in range(len(x)):
+            check_range(x[index], "image")
+            check_range(y[index], "reference")
+            yield cropped_x[index], cropped_y[index]
+
+    return pairs(), single
 
 
 def crop(batch: Batch, border: int, min_size: int = 1) -> Batch:

@@ -32,6 +32,7 @@ from gir_core.metrics._images import (
     Batch,
     Scores,
     as_pair,
+    checked_pairs,
     finish,
     luma_levels,
     rgb_levels,
@@ -93,8 +94,8 @@ def psnr(
         >>> round(float(psnr(a, a + np.float32(0.1))), 3)  # 10·log10(1 / 0.1²)
         20.0
     """
-    x, y, single = as_pair(image, reference, crop_border=crop_border)
-    mse = np.array([_mean_square(np.subtract(a, b)) for a, b in zip(x, y, strict=True)])
+    pairs, single = checked_pairs(image, reference, crop_border=crop_border)
+    mse = np.array([_mean_square(np.subtract(a, b)) for a, b in pairs])
     return finish(_psnr_from_mse(mse), single)
 
 
@@ -108,9 +109,9 @@ def psnr_y(
         >>> round(float(psnr_y(a, a + np.float32(0.1))), 3)  # grey: Y moves by the same 0.1
         20.0
     """
-    x, y, single = as_pair(image, reference, crop_border=crop_border)
+    pairs, single = checked_pairs(image, reference, crop_border=crop_border)
     # Y is linear, so Y(x) - Y(y) = Y(x - y): one matrix-vector product on the difference.
-    mse = np.array([_mean_square(np.subtract(a, b) @ LUMA) for a, b in zip(x, y, strict=True)])
+    mse = np.array([_mean_square(np.subtract(a, b) @ LUMA) for a, b in pairs])
     return finish(_psnr_from_mse(mse), single)
 
 

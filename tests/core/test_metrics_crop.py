@@ -204,3 +204,18 @@ def test_the_range_check_keeps_negative_zero_and_foreign_byte_order() -> None:
     swapped[5, 5, 2] = 2.0
     with pytest.raises(ImageError, match=r"got \[0, 2\]"):
         metrics.psnr(swapped, image)
+
+
+@pytest.mark.parametrize("name", ["psnr", "psnr_y", "ssim", "ssim_rgb"])
+def test_a_bad_value_in_a_later_image_or_in_the_cropped_border_is_refused(name: str) -> None:
+    # PSNR checks each image just before reading it (a batch is read from memory once): the
+    # check must still cover every image of a batch, border included.
+    batch = np.stack([to_float(_pair(seed, 23, 29)[0]) for seed in range(3)])
+    refs = batch.copy()
+    batch[2, 0, 0, 0] = np.nan
+    with pytest.raises(ImageError, match=r"image values must lie in \[0, 1\]"):
+        metrics.get(name)(batch, refs, crop_border=2)
+    batch[2, 0, 0, 0] = 0.5
+    refs[1, -1, -1, 2] = -0.25
+    with pytest.raises(ImageError, match=r"reference values must lie in \[0, 1\], got \[-0.25"):
+        metrics.get(name)(batch, refs, crop_border=2)
