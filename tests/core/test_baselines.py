@@ -311,15 +311,16 @@ def test_line_psnr_beats_the_noisy_input(
     task = Task.parse(DENOISE)
     degraded = [task.apply(gt, 0, image_index=i) for i, gt in enumerate(test_images)]
     inputs = [_psnr_reference(d, gt) for d, gt in zip(degraded, test_images, strict=True)]
-    assert excellence_line.input_psnr == pytest.approx(np.mean(inputs), abs=1e-9)
+    # gir_core.metrics.psnr works in float32 at memory speed (#16): within 1e-5 dB of float64.
+    assert excellence_line.input_psnr == pytest.approx(np.mean(inputs), abs=1e-5)
     assert 18.0 < excellence_line.input_psnr < 20.5  # σ = 30 noise
     assert excellence_line.psnr > excellence_line.input_psnr + 3.0
     outputs = [restore(excellence_line.model, d, torch.device("cpu")) for d in degraded]
     for out in outputs:  # the scored output is clipped and on the 8-bit grid
         assert np.array_equal(out * 255.0, to_uint8(out).astype(np.float32))
     expected = [_psnr_reference(o, gt) for o, gt in zip(outputs, test_images, strict=True)]
-    assert excellence_line.psnrs == pytest.approx(expected, abs=1e-9)
-    assert excellence_line.psnr == pytest.approx(np.mean(expected), abs=1e-9)
+    assert excellence_line.psnrs == pytest.approx(expected, abs=1e-5)
+    assert excellence_line.psnr == pytest.approx(np.mean(expected), abs=1e-5)
 
 
 def test_record_follows_the_cosine_schedule(excellence_line: LineResult) -> None:
