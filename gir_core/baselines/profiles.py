@@ -23,7 +23,8 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from gir_core._suggest import did_you_mean
 from gir_core.errors import ParameterError
@@ -49,7 +50,11 @@ class TrainingProfile:
         weather_variants: for tasks that start with rain, haze or snow, how many degraded copies of
             each whole training image are made before training (the paper makes them offline
             because these degradations need the whole image); patches are cut from the copies.
-        prefetch: batches degraded ahead by the background thread.
+        prefetch: batches each data producer makes ahead (its queue's size).
+        acceptance_start: ``default`` (torch's initialisation, the authors') or ``identity``
+            (SRCNN starts as the identity, :func:`~gir_core.baselines.nets.start_at_identity`).
+        excellence_iterations: steps for the excellence net when it differs (0: ``iterations``).
+        excellence_lr_start: its starting learning rate when it differs (0: ``lr_start``).
     """
 
     name: str
@@ -65,6 +70,26 @@ class TrainingProfile:
     log_every: int = 1000
     weather_variants: int = 1
     prefetch: int = 4
+    acceptance_start: Literal["default", "identity"] = "default"
+    excellence_iterations: int = 0
+    excellence_lr_start: float = 0.0
+
+    def for_kind(self, kind: str) -> TrainingProfile:
+        """The profile as one line kind trains with it (the excellence overrides applied).
+
+        Example:
+            >>> get_profile("demo").for_kind("excellence").iterations > 0
+            True
+        """
+        if kind != "excellence":
+            return self
+        return replace(
+            self,
+            iterations=self.excellence_iterations or self.iterations,
+            lr_start=self.excellence_lr_start or self.lr_start,
+            excellence_iterations=0,
+            excellence_lr_start=0.0,
+        )
 
     def __post_init__(self) -> None:
         positive = {
@@ -80,6 +105,13 @@ class TrainingProfile:
         for key, value in positive.items():
             if value < 1:
                 raise ParameterError(f"profile {self.name!r}: {key} must be ≥ 1, got {value}")
+        if self.excellence_iterations < 0 or self.excellence_lr_start < 0:
+            raise ParameterError(f"profile {self.name!r}: excellence overrides must be ≥ 0")
+        if self.acceptance_start not in ("default", "identity"):
+            raise ParameterError(
+                f"profile {self.name!r}: acceptance_start must be 'default' or 'identity', "
+                f"got {self.acceptance_start!r}"
+            )
         if self.excellence_blocks < 0:
             raise ParameterError(f"profile {self.name!r}: excellence_blocks must be ≥ 0")
         if self.patch_size < 16 or self.patch_size % 4:
