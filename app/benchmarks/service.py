@@ -1,8 +1,8 @@
 """The task pool: add tasks, the representative 50, hidden samples, clustering picks; list them.
 
 Keys are public ids: representative tasks are numbered ("1".."50" for Table C.1, then "51"...),
-hidden tasks are "h01", "h02", ... The hidden set is :func:`gir_core.hidden.hidden_tasks` of the
-operator's secret (``per_order`` tasks for each order 1..5), so it can be regenerated, never guessed.
+hidden tasks are "h01", "h02", ... The hidden set is :func:`gir_core.hidden.hidden_tasks` of
+the operator's secret (``per_order`` tasks for each order 1..5): regenerated, never guessed.
 A task's spec is stored in canonical form and identified by its hash, so the pool never holds
 the same task twice. Nothing here puts a hidden spec into an error message.
 """
@@ -21,8 +21,8 @@ from app.errors import Conflict, Invalid, NotFound
 from app.settings import get_settings
 from app.storage import Storage
 from gir_core.errors import GirError
-from gir_core.selection import SelectionResult, select_representative
 from gir_core.hidden import DEFAULT_PER_ORDER, hidden_tasks
+from gir_core.selection import SelectionResult, select_representative
 from gir_core.tasks import Task, representative_tasks
 
 REPRESENTATIVE = "representative"

@@ -3,9 +3,9 @@ run left (account, image sets, tasks, lines, version) and only makes what is mis
 
 The pool is small so that lines for every task train on two CPU cores in minutes: Table C.1's
 ten single degradations (keys 1-10), ten of its mixtures (:data:`MIXTURES`, keys = their Table
-C.1 numbers) and the stratified hidden set of ``GIR_HIDDEN_SEED`` with two tasks per order. Everything goes through the
-benchmark services the operator CLI uses; only the representative rows are written here, because
-the service adds Table C.1 as all fifty tasks or none.
+C.1 numbers) and the stratified hidden set of ``GIR_HIDDEN_SEED`` with two tasks per order.
+Everything goes through the benchmark services the operator CLI uses; only the representative
+rows are written here, because the service adds Table C.1 as all fifty tasks or none.
 """
 
 from __future__ import annotations

@@ -109,7 +109,9 @@ def bootstrap(plan: DemoPlan, report: Reporter | None = None) -> DemoState:
         )
         if plan.real_world:
             benchmark.ensure_real_sets(session=session, folder=demo / "real", say=say)
-        benchmark.ensure_tasks(session=session, numbers=plan.tasks, hidden_per_order=plan.hidden_per_order, say=say)
+        benchmark.ensure_tasks(
+            session=session, numbers=plan.tasks, hidden_per_order=plan.hidden_per_order, say=say
+        )
         trained = _lines(session, plan, gt, report)
         version = benchmark.ensure_version(session=session, name=plan.version, say=say)
         identity, new = rows.ensure_identity(session=session, owner=admin)

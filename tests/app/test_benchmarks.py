@@ -22,8 +22,8 @@ from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.errors import Conflict, Invalid, NotFound
 from app.submissions.models import Submission, Summary, TaskResultRow
 from gir_core.demo import DEMO_IMAGES, write_demo_images
-from gir_core.images import file_sha256, read_png_u8
 from gir_core.hidden import hidden_tasks
+from gir_core.images import file_sha256, read_png_u8
 from gir_core.tasks import Task, representative_tasks
 
 
@@ -172,7 +172,7 @@ def test_hidden_tasks_come_from_the_seed_and_continue_numbering(session: Session
     for row in first + more:
         assert row.kind == "hidden" and row.task_hash == Task.parse(row.spec).id
         assert row.order == Task.parse(row.spec).order
-    with pytest.raises(Invalid, match="per_order must be an integer in 1..1000"):
+    with pytest.raises(Invalid, match=r"per_order must be an integer in 1\.\.1000"):
         service.sample_hidden(session=session, per_order=0)
 
 

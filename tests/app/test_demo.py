@@ -77,7 +77,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         patch.setenv("GIR_STORAGE_DIR", str(root / "storage"))
         _clear_caches()
         plan = DemoPlan(
-            profile="tiny", tasks=PLAN_TASKS, hidden_per_order=1, max_side=128, folder=root, threads=1
+            profile="tiny",
+            tasks=PLAN_TASKS,
+            hidden_per_order=1,
+            max_side=128,
+            folder=root,
+            threads=1,
         )
         recorder = Recorder()
         try:
