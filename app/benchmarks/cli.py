@@ -18,6 +18,7 @@ from app.benchmarks import service, versions
 from app.benchmarks.models import TaskDef
 from app.db import new_session
 from app.errors import Invalid
+from gir_core.hidden import DEFAULT_PER_ORDER
 from gir_core.images import list_images
 
 images_app = typer.Typer(help="Image sets: ground truth, real-world, line training.")
@@ -127,13 +128,17 @@ def add_representative() -> None:
 
 @tasks_app.command("sample-hidden")
 def sample_hidden(
-    n: Annotated[int, typer.Option("--n", min=1, help="How many hidden tasks to add.")],
+    per_order: Annotated[
+        int, typer.Option("--per-order", min=1, help="Hidden tasks per order k = 1..5.")
+    ] = DEFAULT_PER_ORDER,
 ) -> None:
-    """Add N hidden tasks drawn from GIR_HIDDEN_SEED; their specs are not printed."""
+    """Add the stratified hidden set drawn from GIR_HIDDEN_SEED (per-order tasks of each order
+    1..5, as `gir tasks --hidden` lists it); their specs are not printed."""
     with new_session() as session:
-        added = service.sample_hidden(session=session, n=n)
+        added = service.sample_hidden(session=session, per_order=per_order)
         keys = [task.key for task in added]
-    typer.echo(f"added {len(keys)} hidden tasks: {', '.join(keys)}")
+    listed = ", ".join(keys) if keys else "none (the pool holds them all already)"
+    typer.echo(f"added {len(keys)} hidden tasks: {listed}")
 
 
 @tasks_app.command("select")

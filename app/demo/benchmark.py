@@ -3,9 +3,9 @@ run left (account, image sets, tasks, lines, version) and only makes what is mis
 
 The pool is small so that lines for every task train on two CPU cores in minutes: Table C.1's
 ten single degradations (keys 1-10), ten of its mixtures (:data:`MIXTURES`, keys = their Table
-C.1 numbers) and ten hidden tasks drawn from ``GIR_HIDDEN_SEED``. Everything goes through the
-benchmark services the operator CLI uses; only the representative rows are written here, because
-the service adds Table C.1 as all fifty tasks or none.
+C.1 numbers) and the stratified hidden set of ``GIR_HIDDEN_SEED`` with two tasks per order.
+Everything goes through the benchmark services the operator CLI uses; only the representative
+rows are written here, because the service adds Table C.1 as all fifty tasks or none.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -160,9 +160,10 @@ def ensure_real_sets(*, session: Session, folder: Path, say: Say) -> list[ImageS
 
 
 def ensure_tasks(
-    *, session: Session, numbers: tuple[int, ...], hidden: int, say: Say
+    *, session: Session, numbers: tuple[int, ...], hidden_per_order: int, say: Say
 ) -> list[TaskDef]:
-    """Table C.1 tasks ``numbers`` under their own numbers, and ``hidden`` hidden tasks.
+    """Table C.1 tasks ``numbers`` under their own numbers, and the stratified hidden set of
+    ``GIR_HIDDEN_SEED`` with ``hidden_per_order`` tasks of each order 1..5.
 
     Raises:
         Conflict: the pool holds another task under one of those numbers.
@@ -186,13 +187,7 @@ def ensure_tasks(
             )
             added += 1
     session.commit()
-    have = (
-        session.scalar(
-            select(func.count()).select_from(TaskDef).where(TaskDef.kind == task_service.HIDDEN)
-        )
-        or 0
-    )
-    drawn = task_service.sample_hidden(session=session, n=hidden - have) if have < hidden else []
+    drawn = task_service.sample_hidden(session=session, per_order=hidden_per_order)
     if added or drawn:
         say(f"task pool: {added} representative and {len(drawn)} hidden tasks added")
     return task_service.list_tasks(session=session)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from gir_core.errors import ImageError
+from gir_core.errors import ImageError, ParameterError
 
 Batch = NDArray[np.float32]
 Scores = NDArray[np.float64]
@@ -52,8 +52,13 @@ def as_batch(image: object, *, what: str = "image", min_size: int = 1) -> tuple[
     return np.asarray(batch, dtype=np.float32), single
 
 
-def as_pair(image: object, reference: object, *, min_size: int = 1) -> tuple[Batch, Batch, bool]:
-    """Check a full-reference pair: both valid and of the same shape."""
+def as_pair(
+    image: object, reference: object, *, min_size: int = 1, crop_border: int = 0
+) -> tuple[Batch, Batch, bool]:
+    """Check a full-reference pair (both valid, same shape) and crop ``crop_border`` pixels.
+
+    The crop is a view, so ``crop_border=0`` leaves the data, and the scores, exactly as before.
+    """
     x, single = as_batch(image, what="image", min_size=min_size)
     y, _ = as_batch(reference, what="reference", min_size=min_size)
     if x.shape != y.shape:
@@ -61,7 +66,34 @@ def as_pair(image: object, reference: object, *, min_size: int = 1) -> tuple[Bat
             f"image and reference must have the same shape, got {x.shape[1:]} and "
             f"{y.shape[1:]}" + ("" if x.shape[0] == y.shape[0] else f" (batch {len(x)}/{len(y)})")
         )
-    return x, y, single
+    return crop(x, crop_border, min_size), crop(y, crop_border, min_size), single
+
+
+def crop(batch: Batch, border: int, min_size: int = 1) -> Batch:
+    """Drop ``border`` pixels from each side of every image of an N×H×W×3 batch.
+
+    The convention of basicsr's ``calculate_psnr``/``calculate_ssim`` (``crop_border``), which
+    the authors of the paper score with.
+
+    Raises:
+        ParameterError: ``border`` is not a non-negative integer, or leaves fewer than
+            ``min_size`` pixels on a side; the message gives the size and the largest crop.
+    """
+    if isinstance(border, bool) or not isinstance(border, int | np.integer):
+        raise ParameterError(f"crop_border must be an integer, got {border!r}")
+    if border < 0:
+        raise ParameterError(f"crop_border must be 0 or more, got {border}")
+    if border == 0:
+        return batch
+    height, width = batch.shape[1], batch.shape[2]
+    if min(height, width) - 2 * border < min_size:
+        largest = (min(height, width) - min_size) // 2
+        raise ParameterError(
+            f"crop_border={border} leaves {width - 2 * border}×{height - 2 * border} pixels of "
+            f"a {width}×{height} image; the metric needs at least {min_size}×{min_size}, "
+            f"so crop_border must be at most {largest}"
+        )
+    return batch[:, border : height - border, border : width - border]
 
 
 def finish(scores: Scores, single: bool) -> Scores:

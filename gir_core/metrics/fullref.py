@@ -13,6 +13,10 @@ Conventions (each checked against pyiqa's values in ``tests/data/metric_referenc
   C2 = (0.03·255)², and the contrast-structure term clipped at 0 before the product, so SSIM
   lies in [0, 1]. Without the rounding the values drift by 1e-3.
 - ``ssim_rgb``: the same per RGB channel (levels 0..255), averaged over channels.
+
+Every metric takes ``crop_border`` (keyword, default 0): that many pixels are dropped from each
+side of both images first, as basicsr's ``calculate_psnr``/``calculate_ssim`` do (the paper's
+authors score with ``crop_border: 4``). With 0 the values are pyiqa's, unchanged.
 """
 
 from __future__ import annotations
@@ -53,28 +57,36 @@ def _psnr_from_mse(mse: NDArray[np.float64]) -> Scores:
     return np.asarray(10.0 * np.log10(1.0 / (mse + PSNR_EPS)), dtype=np.float64)
 
 
-def psnr(image: NDArray[np.floating], reference: NDArray[np.floating]) -> Scores:
+def psnr(
+    image: NDArray[np.floating], reference: NDArray[np.floating], *, crop_border: int = 0
+) -> Scores:
     """PSNR in dB over all RGB channels (data range 1), pyiqa's ``psnr``.
 
     Args:
         image: H×W×3 or N×H×W×3 float RGB in [0, 1].
         reference: same shape as ``image``.
+        crop_border: pixels dropped from each side of both images before the metric.
 
     Returns:
         Shape ``()`` for one image pair, ``(N,)`` for a batch. Identical images give 80 dB.
+
+    Raises:
+        ParameterError: ``crop_border`` is negative or leaves no pixels.
 
     Example:
         >>> a = np.full((8, 8, 3), 0.5, np.float32)
         >>> round(float(psnr(a, a + np.float32(0.1))), 3)  # 10·log10(1 / 0.1²)
         20.0
     """
-    x, y, single = as_pair(image, reference)
+    x, y, single = as_pair(image, reference, crop_border=crop_border)
     diff = x.astype(np.float64) - y
     mse = np.mean(diff * diff, axis=(1, 2, 3))
     return finish(_psnr_from_mse(mse), single)
 
 
-def psnr_y(image: NDArray[np.floating], reference: NDArray[np.floating]) -> Scores:
+def psnr_y(
+    image: NDArray[np.floating], reference: NDArray[np.floating], *, crop_border: int = 0
+) -> Scores:
     """PSNR in dB on the Y (luma) channel of YIQ, data range 1, pyiqa's ``psnry``.
 
     Example:
@@ -82,7 +94,7 @@ def psnr_y(image: NDArray[np.floating], reference: NDArray[np.floating]) -> Scor
         >>> round(float(psnr_y(a, a + np.float32(0.1))), 3)  # grey: Y moves by the same 0.1
         20.0
     """
-    x, y, single = as_pair(image, reference)
+    x, y, single = as_pair(image, reference, crop_border=crop_border)
     diff = luma(x).astype(np.float64) - luma(y)
     mse = np.mean(diff * diff, axis=(1, 2))
     return finish(_psnr_from_mse(mse), single)
@@ -127,12 +139,15 @@ def _ssim_planes(x: NDArray[np.float64], y: NDArray[np.float64]) -> Scores:
     )
 
 
-def ssim(image: NDArray[np.floating], reference: NDArray[np.floating]) -> Scores:
+def ssim(
+    image: NDArray[np.floating], reference: NDArray[np.floating], *, crop_border: int = 0
+) -> Scores:
     """SSIM on the rounded Y channel, 11×11 Gaussian σ = 1.5, no downsampling: pyiqa's ``ssim``.
 
     Args:
         image: H×W×3 or N×H×W×3 float RGB in [0, 1], at least 11×11 pixels.
         reference: same shape as ``image``.
+        crop_border: pixels dropped from each side first; at least 11×11 must remain.
 
     Returns:
         Values in [0, 1]; shape ``()`` for one image pair, ``(N,)`` for a batch.
@@ -142,12 +157,14 @@ def ssim(image: NDArray[np.floating], reference: NDArray[np.floating]) -> Scores
         >>> float(ssim(a, a))
         1.0
     """
-    x, y, single = as_pair(image, reference, min_size=SSIM_WINDOW)
+    x, y, single = as_pair(image, reference, min_size=SSIM_WINDOW, crop_border=crop_border)
     scores = _ssim_planes(luma_levels(x)[..., np.newaxis], luma_levels(y)[..., np.newaxis])
     return finish(scores, single)
 
 
-def ssim_rgb(image: NDArray[np.floating], reference: NDArray[np.floating]) -> Scores:
+def ssim_rgb(
+    image: NDArray[np.floating], reference: NDArray[np.floating], *, crop_border: int = 0
+) -> Scores:
     """SSIM per RGB channel (levels 0..255), averaged over channels: pyiqa's ``ssimc``.
 
     Example:
@@ -155,5 +172,5 @@ def ssim_rgb(image: NDArray[np.floating], reference: NDArray[np.floating]) -> Sc
         >>> float(ssim_rgb(a, a))
         1.0
     """
-    x, y, single = as_pair(image, reference, min_size=SSIM_WINDOW)
+    x, y, single = as_pair(image, reference, min_size=SSIM_WINDOW, crop_border=crop_border)
     return finish(_ssim_planes(rgb_levels(x), rgb_levels(y)), single)

@@ -39,7 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import gammaln
 
-from gir_core.metrics._images import Scores, as_batch, finish, luma_levels
+from gir_core.metrics._images import Scores, as_batch, crop, finish, luma_levels
 from gir_core.metrics.matlab_resize import imresize
 
 PATCH_SIZE = 96
@@ -156,12 +156,14 @@ def quality(features: NDArray[np.float64], model: PristineModel) -> float:
     return float(np.sqrt(max(float(diff @ inverse @ diff), 0.0)))
 
 
-def niqe(image: NDArray[np.floating]) -> Scores:
+def niqe(image: NDArray[np.floating], *, crop_border: int = 0) -> Scores:
     """NIQE of one H×W×3 image or of each image of an N×H×W×3 batch (lower is better).
 
     Args:
         image: float RGB in [0, 1], at least 96×96 pixels; only whole 96×96 patches from the
             top-left corner are scored.
+        crop_border: pixels dropped from each side first (basicsr's ``calculate_niqe``
+            convention); at least 96×96 must remain.
 
     Returns:
         Shape ``()`` for one image, ``(N,)`` for a batch; NaN for an image without texture.
@@ -173,6 +175,7 @@ def niqe(image: NDArray[np.floating]) -> Scores:
         True
     """
     batch, single = as_batch(image, min_size=PATCH_SIZE)
+    batch = crop(batch, crop_border, PATCH_SIZE)
     model = pristine_model()
     greys = luma_levels(batch)
     # One image at a time: the per-patch work is vectorised and memory stays per-image.

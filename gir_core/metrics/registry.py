@@ -32,7 +32,8 @@ class Metric:
         value_range: smallest and largest possible value (``math.inf`` when unbounded).
         unit: ``"dB"`` or ``""``.
         description: one line for people (CLI listings, the service's metric page).
-        function: the metric; takes ``(image, reference)`` or ``(image,)``.
+        function: the metric; takes ``(image, reference)`` or ``(image,)``, and the keyword
+            ``crop_border``.
     """
 
     name: str
@@ -44,21 +45,28 @@ class Metric:
     function: Callable[..., Scores]
 
     def __call__(
-        self, image: NDArray[np.floating], reference: NDArray[np.floating] | None = None
+        self,
+        image: NDArray[np.floating],
+        reference: NDArray[np.floating] | None = None,
+        *,
+        crop_border: int = 0,
     ) -> Scores:
         """Score ``image`` (against ``reference`` for full-reference metrics).
 
+        ``crop_border`` pixels are dropped from each side of the image(s) first (default none).
+
         Raises:
             ParameterError: a reference is missing for a full-reference metric, or given to a
-                no-reference one (silently ignoring it would hide a caller's mistake).
+                no-reference one (silently ignoring it would hide a caller's mistake), or the
+                crop is negative or leaves too few pixels.
         """
         if self.full_reference:
             if reference is None:
                 raise ParameterError(f"'{self.name}' is full-reference: pass a reference image")
-            return self.function(image, reference)
+            return self.function(image, reference, crop_border=crop_border)
         if reference is not None:
             raise ParameterError(f"'{self.name}' is no-reference: it takes no reference image")
-        return self.function(image)
+        return self.function(image, crop_border=crop_border)
 
 
 _METRICS: dict[str, Metric] = {

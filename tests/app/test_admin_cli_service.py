@@ -22,7 +22,7 @@ from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.settings import get_settings
 from app.submissions.models import Submission
 from gir_core.demo import write_demo_images
-from gir_core.tasks import sample_task
+from gir_core.hidden import hidden_tasks
 
 runner = CliRunner()
 
@@ -127,11 +127,13 @@ def test_images_commands_import_and_refuse_bad_folders(
 
 def test_hidden_specs_are_printed_only_with_show_hidden(db: Session) -> None:
     assert "added 50 representative tasks" in gir_admin("tasks", "add-representative").output
-    sampled = gir_admin("tasks", "sample-hidden", "--n", "3").output
-    assert sampled.strip() == "added 3 hidden tasks: h01, h02, h03"
+    sampled = gir_admin("tasks", "sample-hidden", "--per-order", "1").output
+    assert sampled.strip() == "added 5 hidden tasks: h01, h02, h03, h04, h05"
+    again = gir_admin("tasks", "sample-hidden", "--per-order", "1").output
+    assert again.strip() == "added 0 hidden tasks: none (the pool holds them all already)"
     gir_admin("tasks", "add", "haze(A=0.77,beta=1.3) + noise", "--hidden")
     seed = get_settings().hidden_seed
-    hidden = [str(sample_task([seed, i])) for i in (1, 2, 3)] + [
+    hidden = [str(task) for task in hidden_tasks(seed, per_order=1)] + [
         "haze(A=0.77,beta=1.3) + noise(sigma=20)"
     ]
     assert (
@@ -142,12 +144,13 @@ def test_hidden_specs_are_printed_only_with_show_hidden(db: Session) -> None:
     lines_out = gir_admin("lines", "show").output
     for text in (sampled, plain, lines_out):
         assert not any(spec in text for spec in hidden)
-    assert "h04  hidden         k=2  (hidden)" in plain
+    assert "h02  hidden         k=2  (hidden)" in plain
+    assert "h06  hidden         k=2  (hidden)" in plain
     assert "   50  representative k=5  haze" in plain
     revealed = gir_admin("tasks", "list", "--show-hidden").output
     assert all(spec in revealed for spec in hidden)
     duplicate = gir_admin("tasks", "add", "haze(A=0.77, beta=1.3) + noise(sigma=20)", ok=False)
-    assert_bad_input(duplicate, "as task h04")
+    assert_bad_input(duplicate, "as task h06")
     assert "haze" not in duplicate.stderr
 
 
@@ -183,7 +186,7 @@ def test_freeze_refuses_missing_lines_and_one_version_is_active(
     gir_admin("images", "add-gt", str(demo_dir), "--name", _set_name())
     gir_admin("tasks", "add", "noise")
     gir_admin("tasks", "add", "blur")
-    gir_admin("tasks", "sample-hidden", "--n", "1")
+    gir_admin("tasks", "add", "noise(sigma=7)", "--hidden")
     assert_bad_input(
         gir_admin("versions", "freeze", "v1", ok=False), "tasks without lines: 1, 2, h01"
     )

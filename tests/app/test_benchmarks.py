@@ -22,8 +22,9 @@ from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.errors import Conflict, Invalid, NotFound
 from app.submissions.models import Submission, Summary, TaskResultRow
 from gir_core.demo import DEMO_IMAGES, write_demo_images
+from gir_core.hidden import hidden_tasks
 from gir_core.images import file_sha256, read_png_u8
-from gir_core.tasks import representative_tasks, sample_task
+from gir_core.tasks import Task, representative_tasks
 
 
 @pytest.fixture(scope="module")
@@ -158,21 +159,28 @@ def test_add_task_numbers_and_refuses_duplicates_without_the_spec(session: Sessi
 
 
 def test_hidden_tasks_come_from_the_seed_and_continue_numbering(session: Session) -> None:
-    first = service.sample_hidden(session=session, n=3, seed=99)
-    more = service.sample_hidden(session=session, n=2, seed=99)
-    assert [t.key for t in first + more] == ["h01", "h02", "h03", "h04", "h05"]
-    for number, row in enumerate(first + more, start=1):
-        assert row.spec == str(sample_task([99, number]))
-        assert row.kind == "hidden" and row.task_hash == sample_task([99, number]).id
-    with pytest.raises(Invalid, match="at least 1"):
-        service.sample_hidden(session=session, n=0)
+    service.add_task(session=session, text="noise(sigma=9)", hidden=True)  # h01, by hand
+    first = service.sample_hidden(session=session, per_order=1, seed=99)
+    more = service.sample_hidden(session=session, per_order=2, seed=99)
+    assert service.sample_hidden(session=session, per_order=2, seed=99) == []
+    expected = hidden_tasks(99, per_order=2, avoid=[])
+    by_order = [expected[0], expected[2], expected[4], expected[6], expected[8]]
+    assert [t.key for t in first] == ["h02", "h03", "h04", "h05", "h06"]
+    assert [t.spec for t in first] == [str(task) for task in by_order]
+    assert [t.key for t in more] == ["h07", "h08", "h09", "h10", "h11"]
+    assert [t.spec for t in more] == [str(task) for task in expected[1::2]]
+    for row in first + more:
+        assert row.kind == "hidden" and row.task_hash == Task.parse(row.spec).id
+        assert row.order == Task.parse(row.spec).order
+    with pytest.raises(Invalid, match=r"per_order must be an integer in 1\.\.1000"):
+        service.sample_hidden(session=session, per_order=0)
 
 
 def test_list_orders_representative_by_number_then_hidden(session: Session) -> None:
     for text in ("noise", "blur", "resize", "ringing", "damage", "compression", "haze", "snow"):
         service.add_task(session=session, text=text)
-    for _ in range(11):
-        service.sample_hidden(session=session, n=1, seed=5)
+    service.sample_hidden(session=session, per_order=2, seed=5)
+    service.add_task(session=session, text="noise(sigma=3)", hidden=True)
     service.add_task(session=session, text="rain")
     keys = [t.key for t in service.list_tasks(session=session)]
     assert keys == [*(str(n) for n in range(1, 10)), *(f"h{n:02d}" for n in range(1, 12))]
@@ -272,7 +280,7 @@ def test_freeze_refuses_tasks_without_lines_naming_them(session: Session, demo_d
     _gt(session, demo_dir)
     _with_lines(session, "noise")
     service.add_task(session=session, text="blur")
-    service.sample_hidden(session=session, n=1, seed=3)
+    service.add_task(session=session, text="noise(sigma=3)", hidden=True)
     with pytest.raises(Invalid) as caught:
         versions.freeze_version(session=session, name="v1")
     assert caught.value.message.startswith("tasks without lines: 2, h01;")
@@ -451,13 +459,13 @@ def test_api_tasks_and_versions_never_show_hidden_specs(
     assert client.get("/api/v1/tasks").json() == {"version": None, "items": []}
     gt = _gt(session, demo_dir)
     rows = _with_lines(session, "noise", hidden=("haze(A=0.85,beta=1.5) + blur",))
-    service.sample_hidden(session=session, n=2, seed=11)
+    service.sample_hidden(session=session, per_order=1, seed=11)
     for row in service.list_tasks(session=session):
         row.acceptance_psnr, row.excellence_psnr = row.acceptance_psnr or 20.0, 22.0
     session.commit()
     versions.freeze_version(session=session, name="v1", activate=True)
     hidden_specs = [t.spec for t in service.list_tasks(session=session) if t.kind == "hidden"]
-    assert len(hidden_specs) == 3
+    assert len(hidden_specs) == 6
 
     page = client.get("/api/v1/tasks")
     assert page.status_code == 200
@@ -472,13 +480,11 @@ def test_api_tasks_and_versions_never_show_hidden_specs(
         "excellence_psnr": 22.0,
     }
     assert [(i["key"], i["spec"]) for i in body["items"][1:]] == [
-        ("h01", None),
-        ("h02", None),
-        ("h03", None),
+        (f"h0{n}", None) for n in range(1, 7)
     ]
     listing = client.get("/api/v1/versions")
     detail = client.get("/api/v1/versions/v1")
-    assert listing.json()[0]["tasks"] == {"representative": 1, "hidden": 3}
+    assert listing.json()[0]["tasks"] == {"representative": 1, "hidden": 6}
     assert listing.json()[0]["images"] == {"gt": 7, "real": 0}
     assert detail.json()["image_sets"][0]["name"] == gt.name
     assert detail.json()["image_sets"][0]["images"] == 7

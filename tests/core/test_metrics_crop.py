@@ -1,0 +1,159 @@
+"""Tests for the ``crop_border`` keyword of gir_core.metrics (basicsr's convention).
+
+Each cropped value is compared with an independent computation written here in plain NumPy from
+the 8-bit integers (float64 throughout, SSIM windows by explicit sliding sums), on random images
+of odd sizes, so an off-by-one crop, a crop of one image only, or a crop after filtering fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from PIL import Image
+
+from gir_core import metrics
+from gir_core.errors import ImageError, ParameterError
+from gir_core.imaging import to_float
+
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "metric_reference"
+SIZES = [(37, 51), (64, 45), (29, 29)]
+CROPS = [0, 1, 4, 7]
+
+
+def _pair(seed: int, height: int, width: int) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    rng = np.random.default_rng(seed)
+    reference = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    noise = rng.integers(-40, 41, (height, width, 3))
+    image = np.clip(reference.astype(np.int64) + noise, 0, 255).astype(np.uint8)
+    return image, reference
+
+
+def _cropped(u8: NDArray[np.uint8], border: int) -> NDArray[np.float64]:
+    height, width = u8.shape[:2]
+    return u8[border : height - border, border : width - border].astype(np.float64)
+
+
+def _plain_psnr(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """PSNR (data range 1, pyiqa's eps) of two arrays on the 0..255 scale."""
+    mse = float(np.mean(((a - b) / 255.0) ** 2))
+    return 10.0 * math.log10(1.0 / (mse + 1e-8))
+
+
+def _plain_luma(rgb: NDArray[np.float64]) -> NDArray[np.float64]:
+    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+
+def _plain_ssim_plane(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """Mean SSIM map: 11×11 Gaussian σ = 1.5, 'valid' windows, C-S term clipped at 0."""
+    offsets = np.arange(11) - 5.0
+    g = np.exp(-(offsets**2) / (2 * 1.5**2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+
+    def local_mean(plane: NDArray[np.float64]) -> NDArray[np.float64]:
+        views = np.lib.stride_tricks.sliding_window_view(plane, (11, 11))
+        return np.asarray(np.einsum("ijkl,kl->ij", views, window), dtype=np.float64)
+
+    mu_a, mu_b = local_mean(a), local_mean(b)
+    var_a = local_mean(a * a) - mu_a**2
+    var_b = local_mean(b * b) - mu_b**2
+    cov = local_mean(a * b) - mu_a * mu_b
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    luminance = (2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1)
+    structure = np.maximum((2 * cov + c2) / (var_a + var_b + c2), 0.0)
+    return float(np.mean(luminance * structure))
+
+
+@pytest.mark.parametrize("border", CROPS)
+@pytest.mark.parametrize(("height", "width"), SIZES)
+def test_cropped_metrics_equal_a_plain_numpy_computation(
+    height: int, width: int, border: int
+) -> None:
+    image_u8, ref_u8 = _pair(height * width + border, height, width)
+    image, ref = to_float(image_u8), to_float(ref_u8)
+    a, b = _cropped(image_u8, border), _cropped(ref_u8, border)
+    assert float(metrics.psnr(image, ref, crop_border=border)) == pytest.approx(
+        _plain_psnr(a, b), abs=1e-5
+    )
+    assert float(metrics.psnr_y(image, ref, crop_border=border)) == pytest.approx(
+        _plain_psnr(_plain_luma(a), _plain_luma(b)), abs=1e-4
+    )
+    # SSIM rounds 255·Y to integers; a float64 luma can break a rare exact .5 tie the other way
+    # than the float32 one the metric uses (see _images), which moves the mean by < 1e-5.
+    expected_ssim = _plain_ssim_plane(np.rint(_plain_luma(a)), np.rint(_plain_luma(b)))
+    assert float(metrics.ssim(image, ref, crop_border=border)) == pytest.approx(
+        expected_ssim, abs=2e-5
+    )
+    expected_rgb = np.mean([_plain_ssim_plane(a[..., c], b[..., c]) for c in range(3)])
+    assert float(metrics.ssim_rgb(image, ref, crop_border=border)) == pytest.approx(
+        float(expected_rgb), abs=1e-9
+    )
+
+
+def test_a_crop_changes_the_value_and_the_batch_matches_the_singles() -> None:
+    pairs = [_pair(seed, 41, 53) for seed in range(3)]
+    images = np.stack([to_float(image) for image, _ in pairs])
+    refs = np.stack([to_float(ref) for _, ref in pairs])
+    # Damage only a 3-pixel frame: a crop of 3 must see identical images, a crop of 2 must not.
+    damaged = 1.0 - refs
+    damaged[:, 3:-3, 3:-3] = refs[:, 3:-3, 3:-3]
+    for name in ("psnr", "psnr_y", "ssim", "ssim_rgb"):
+        metric = metrics.get(name)
+        batched = metric(images, refs, crop_border=5)
+        singles = [float(metric(i, r, crop_border=5)) for i, r in zip(images, refs, strict=True)]
+        np.testing.assert_allclose(batched, singles, rtol=0, atol=1e-12)
+        best = metrics.PSNR_MAX if name.startswith("psnr") else 1.0
+        np.testing.assert_allclose(metric(damaged, refs, crop_border=3), best, atol=1e-9)
+        assert np.all(metric(damaged, refs, crop_border=2) < best - 1e-5)
+
+
+@functools.cache
+def _load(name: str) -> NDArray[np.float32]:
+    with Image.open(REFERENCE_DIR / name) as image:
+        return to_float(np.asarray(image.convert("RGB")))
+
+
+def test_crop_zero_is_the_calibrated_value_bit_for_bit() -> None:
+    with (REFERENCE_DIR / "pyiqa_values.csv").open(newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["dist"]]
+    tolerances = {"psnr": 1e-3, "psnry": 1e-3, "ssim": 1e-4, "ssimc": 1e-4}
+    functions = {"psnr": "psnr", "psnry": "psnr_y", "ssim": "ssim", "ssimc": "ssim_rgb"}
+    for row in rows:
+        image, ref = _load(row["dist"]), _load(row["ref"])
+        for column, name in functions.items():
+            metric = metrics.get(name)
+            zero = float(metric(image, ref, crop_border=0))
+            assert zero == float(metric(image, ref))
+            assert zero == pytest.approx(float(row[column]), abs=tolerances[column])
+
+
+@pytest.mark.parametrize(
+    ("name", "border", "size", "message"),
+    [
+        ("psnr", -1, 20, "crop_border must be 0 or more, got -1"),
+        ("psnr", 10, 20, r"crop_border=10 leaves 0×0 pixels of a 20×20 image.*at most 9"),
+        ("psnr_y", 12, 20, r"leaves -4×-4 pixels"),
+        ("ssim", 5, 20, r"leaves 10×10 pixels.*at least 11×11.*at most 4"),
+        ("ssim_rgb", 5, 20, r"at least 11×11"),
+        ("psnr", 1.5, 20, "crop_border must be an integer, got 1.5"),
+    ],
+)
+def test_bad_crops_are_parameter_errors(name: str, border: int, size: int, message: str) -> None:
+    image = to_float(_pair(0, size, size)[0])
+    with pytest.raises(ParameterError, match=message):
+        metrics.get(name)(image, image, crop_border=border)
+
+
+def test_niqe_takes_the_crop_too() -> None:
+    image = _load("chelsea_ref.png")
+    assert float(metrics.niqe(image, crop_border=4)) == float(metrics.niqe(image[4:-4, 4:-4]))
+    with pytest.raises(ParameterError, match="at least 96×96"):
+        metrics.niqe(image[:100, :100], crop_border=3)
+    # An image too small before any crop stays an image error, as before.
+    with pytest.raises(ImageError, match="at least 11×11"):
+        metrics.ssim(image[:10, :10], image[:10, :10], crop_border=0)
