@@ -16,10 +16,12 @@ from app.benchmarks import images as image_service
 from app.benchmarks import lines as line_service
 from app.benchmarks import service, versions
 from app.benchmarks.models import TaskDef
+from app.benchmarks.quality import task_marks
 from app.db import new_session
 from app.errors import Invalid
 from gir_core.hidden import DEFAULT_PER_ORDER
 from gir_core.images import list_images
+from gir_core.line_quality import line_problems
 
 images_app = typer.Typer(help="Image sets: ground truth, real-world, line training.")
 tasks_app = typer.Typer(help="The task pool: representative and hidden tasks.")
@@ -191,10 +193,17 @@ def _format_line(value: float | None) -> str:
 def show_lines() -> None:
     """Show every task's lines and where they came from (no specs)."""
     with new_session() as session:
-        typer.echo(f"{'task':>5}  {'kind':<14} k  {'accept':>6}  {'excel':>6}  source")
+        typer.echo(
+            f"{'task':>5}  {'kind':<14} k  {'input':>6}  {'accept':>6}  {'excel':>6}  source"
+        )
         for t in service.list_tasks(session=session):
             acc, exc = _format_line(t.acceptance_psnr), _format_line(t.excellence_psnr)
-            typer.echo(f"{t.key:>5}  {t.kind:<14} {t.order}  {acc}  {exc}  {t.line_source or '-'}")
+            given = _format_line(t.input_psnr)
+            marks = "".join(f"  [{mark}]" for mark in task_marks(t))
+            typer.echo(
+                f"{t.key:>5}  {t.kind:<14} {t.order}  {given}  {acc}  {exc}  "
+                f"{t.line_source or '-'}{marks}"
+            )
 
 
 @lines_app.command("import")
@@ -240,9 +249,11 @@ def train(
                     device=device,
                     num_threads=threads,
                 )
+                marks = line_problems(done.input_psnr, done.acceptance_psnr, done.excellence_psnr)
                 typer.echo(
                     f"  task {key}: acceptance {done.acceptance_psnr:.2f} dB, excellence "
                     f"{done.excellence_psnr:.2f} dB (input {done.input_psnr:.2f} dB)"
+                    + "".join(f"  [{mark}]" for mark in marks)
                 )
 
 
@@ -250,10 +261,30 @@ def train(
 def freeze(
     name: Annotated[str, typer.Argument(help="New version name, e.g. 'v1'.")],
     activate: Annotated[bool, typer.Option("--activate", help="Also activate it.")] = False,
+    allow_weak_lines: Annotated[
+        bool,
+        typer.Option(
+            "--allow-weak-lines",
+            help="Freeze even if some lines are below the input or too close together.",
+        ),
+    ] = False,
+    public_gt: Annotated[
+        bool,
+        typer.Option(
+            "--public-gt", help="Declare the ground truth public (a demo): the board says so."
+        ),
+    ] = False,
 ) -> None:
     """Freeze the pool (tasks with lines, newest GT set, real-world sets) into a version."""
     with new_session() as session:
-        version = versions.freeze_version(session=session, name=name, activate=activate)
+        version = versions.freeze_version(
+            session=session,
+            name=name,
+            activate=activate,
+            allow_weak_lines=allow_weak_lines,
+            public_gt=public_gt,
+            warn=lambda text: typer.echo(text, err=True),
+        )
         counts = versions.version_counts(version)
         state = "active" if version.is_active else "inactive"
     typer.echo(

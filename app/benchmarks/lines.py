@@ -11,9 +11,10 @@ scored as reference rows like any submission.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,13 @@ from sqlalchemy.orm import Session
 
 from app.benchmarks.images import current_gt_set, get_image_set, read_set, read_set_u8
 from app.benchmarks.models import ImageSet, TaskDef
+from app.benchmarks.progress import (
+    DEFAULT_CHECKPOINT_EVERY,
+    ProgressRecord,
+    StorageCheckpoints,
+    checkpoint_key,
+    clear_progress,
+)
 from app.benchmarks.service import get_task, list_tasks
 from app.errors import Invalid
 from app.settings import get_settings
@@ -31,11 +39,14 @@ from gir_core.baselines import (
     KINDS,
     LineKind,
     LineResult,
+    TrainingOptions,
     TrainingProfile,
     get_profile,
+    options_from_env,
     train_line,
 )
 from gir_core.cli.generality_cmd import read_lines_csv
+from gir_core.convention import DEFAULT, MetricConvention
 from gir_core.demo import DEMO_IMAGES, demo_crop_box
 from gir_core.errors import GirError
 from gir_core.images import crop_to_multiple, load_image_u8
@@ -107,6 +118,8 @@ def train_lines(
     num_threads: int | None = None,
     storage: Storage | None = None,
     progress: LineProgress | None = None,
+    convention: MetricConvention = DEFAULT,
+    options: TrainingOptions | None = None,
 ) -> TrainedLines:
     """Train and measure both lines of one task, store their ONNX models, record the values.
 
@@ -116,6 +129,9 @@ def train_lines(
         train_set: name of a ``train`` image set; None trains the demo GT set on the regions
             outside its test crops.
         seed: decides the initial weights and every training patch.
+        convention: how lines and the input are measured (the new version's convention).
+        options: hardware options (default: ``GIR_LINES_*`` with ``device`` as the device);
+            checkpoints go to storage under ``lines/<task>/<kind>.ckpt`` and a rerun resumes.
 
     Raises:
         NotFound: unknown task or set, or no GT set.
@@ -130,14 +146,16 @@ def train_lines(
         test=read_set(gt, store),
         profile=chosen,
         seed=seed,
-        device=device,
+        options=options or _options(device),
         num_threads=num_threads,
         storage=store,
+        convention=convention,
     )
     session.commit()  # training takes minutes to hours: hold no transaction open meanwhile
     results = {kind: trainer.run(task, kind, progress) for kind in KINDS}
     task.acceptance_psnr = results["acceptance"].psnr
     task.excellence_psnr = results["excellence"].psnr
+    task.input_psnr = results["acceptance"].input_psnr
     task.line_source = f"trained:{chosen.name}"
     session.commit()
     return TrainedLines(
@@ -157,13 +175,16 @@ class _Trainer:
     test: list[NDArray[np.float32]]
     profile: TrainingProfile
     seed: int
-    device: str
+    options: TrainingOptions
     num_threads: int | None
     storage: Storage
+    convention: MetricConvention
 
     def run(self, task: TaskDef, kind: LineKind, progress: LineProgress | None) -> LineResult:
         """Train one line, measure it on the test set, store its ONNX model."""
-        on_step = None if progress is None else _bind(progress, kind)
+        on_step = _bind(progress, kind, self.storage, task.key)
+        checkpoints = StorageCheckpoints(self.storage, checkpoint_key(task.key, kind))
+        measure = self.convention
         with tempfile.TemporaryDirectory(prefix="gir-line-") as folder:
             onnx_path = Path(folder) / f"{kind}.onnx"
             result = train_line(
@@ -176,15 +197,39 @@ class _Trainer:
                 benchmark_seed=get_settings().hidden_seed,
                 onnx_path=onnx_path,
                 progress=on_step,
-                device=self.device,
                 num_threads=self.num_threads,
+                metric=lambda out, gt: measure.psnr(measure.prepare(out), gt),
+                options=self.options,
+                checkpoints=checkpoints,
             )
             _upload(self.storage, onnx_path, line_model_key(task.key, kind))
+        checkpoints.clear()
+        clear_progress(self.storage, task.key, kind)
         return result
 
 
-def _bind(progress: LineProgress, kind: LineKind) -> Callable[[int, int, float], None]:
-    return lambda done, total, _loss: progress(kind, done, total)
+def _options(device: str) -> TrainingOptions:
+    """``GIR_LINES_*`` options, the device given by the caller (CLI flag or worker setting)."""
+    try:
+        found = options_from_env({**os.environ, "GIR_LINES_DEVICE": device})
+    except GirError as error:
+        raise Invalid(str(error)) from None
+    every = found.checkpoint_every or DEFAULT_CHECKPOINT_EVERY
+    return replace(found, checkpoint_every=every)
+
+
+def _bind(
+    progress: LineProgress | None, kind: LineKind, storage: Storage, task_key: str
+) -> Callable[[int, int, float], None]:
+    """Report steps to the caller and to the progress record the admin page reads."""
+    tracker = ProgressRecord(storage, task_key, kind)
+
+    def on_step(done: int, total: int, _loss: float) -> None:
+        tracker.update(done, total)
+        if progress is not None:
+            progress(kind, done, total)
+
+    return on_step
 
 
 def _profile(name: str) -> TrainingProfile:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -78,6 +79,9 @@ class TaskDef(Base):
     acceptance_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
     excellence_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
     line_source: Mapped[str] = mapped_column(String(120), default="")
+    # PSNR of the degraded inputs themselves (what doing nothing scores), measured with the lines
+    # or at freeze time: the line-quality rule needs it (gir_core.line_quality).
+    input_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -102,6 +106,9 @@ class BenchmarkVersion(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     max_side: Mapped[int | None] = mapped_column(Integer, nullable=True)
     metric_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Ground truth anyone can download (the demo's package photos): scores show that the service
+    # works, not how good a model is; the leaderboard says so.
+    gt_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tasks: Mapped[list[VersionTask]] = relationship(
@@ -124,6 +131,7 @@ class VersionTask(Base):
     position: Mapped[int] = mapped_column(Integer)
     acceptance_psnr: Mapped[float] = mapped_column(Float)
     excellence_psnr: Mapped[float] = mapped_column(Float)
+    input_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     version: Mapped[BenchmarkVersion] = relationship(back_populates="tasks")
     task: Mapped[TaskDef] = relationship()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from app.benchmarks.models import BenchmarkVersion, ImageSet, VersionTask
 from app.benchmarks.versions import version_counts, version_sets
+from gir_core.line_quality import line_problems
 
 
 class TaskRead(BaseModel):
@@ -27,6 +28,15 @@ class TaskRead(BaseModel):
     spec: str | None = Field(description="Canonical task text; null for hidden tasks.")
     acceptance_psnr: float = Field(description="Acceptance line, mean PSNR (dB).")
     excellence_psnr: float = Field(description="Excellence line, mean PSNR (dB).")
+    input_psnr: float | None = Field(
+        None,
+        description="PSNR of the degraded inputs themselves (doing nothing), same convention; "
+        "null for hidden tasks and for lines frozen without it.",
+    )
+    line_marks: list[str] = Field(
+        default_factory=list,
+        description="Line-quality problems: 'below the input', 'excellence not above acceptance'.",
+    )
 
     @classmethod
     def of(cls, row: VersionTask) -> TaskRead:
@@ -42,6 +52,10 @@ class TaskRead(BaseModel):
             spec=task.spec if kind == "representative" else None,
             acceptance_psnr=row.acceptance_psnr,
             excellence_psnr=row.excellence_psnr,
+            input_psnr=row.input_psnr if kind == "representative" else None,
+            line_marks=list(
+                line_problems(row.input_psnr, row.acceptance_psnr, row.excellence_psnr)
+            ),
         )
 
 

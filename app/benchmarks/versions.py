@@ -11,11 +11,13 @@ spec. It is therefore never part of the public API.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from app.benchmarks import quality
 from app.benchmarks.images import current_gt_set, list_image_sets, verify_set
 from app.benchmarks.models import (
     BenchmarkVersion,
@@ -29,6 +31,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.settings import get_settings
 from app.storage import Storage
 from gir_core.images import LOADER_VERSION
+from gir_core.line_quality import MIN_SPREAD_DB, weak_lines
 from gir_core.tasks import DEGRADATION_VERSION
 
 METRIC_SETTINGS: dict[str, str] = {
@@ -44,15 +47,28 @@ METRIC_SETTINGS: dict[str, str] = {
 
 
 def freeze_version(
-    *, session: Session, name: str, activate: bool = False, storage: Storage | None = None
+    *,
+    session: Session,
+    name: str,
+    activate: bool = False,
+    storage: Storage | None = None,
+    allow_weak_lines: bool = False,
+    public_gt: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> BenchmarkVersion:
     """Copy the pool — every task with its lines, the newest GT set, every real-world set —
     into a new version called ``name``.
 
+    Lines are checked against the line-quality rule first (input PSNRs missing from imported
+    lines are measured here); weak lines refuse the freeze unless ``allow_weak_lines``. A GT
+    image equal to a package-shipped photo makes the version's ground truth public (``warn``
+    is told); such a version can only be activated when declared public (``public_gt``, the
+    demo).
+
     Raises:
         Conflict: a version with this name exists.
-        Invalid: an empty pool, tasks without lines (named by key), or a GT file that is
-            missing or changed in storage.
+        Invalid: an empty pool, tasks without lines (named by key), weak lines, activating an
+            undeclared public-GT version, or a GT file that is missing or changed in storage.
         NotFound: no GT set.
     """
     name = name.strip()
@@ -72,10 +88,13 @@ def freeze_version(
     sets = [gt, *list_image_sets(session=session, role="real")]
     for image_set in sets:
         verify_set(image_set, storage)
+    _check_lines(session, tasks, allow_weak_lines, storage, warn)
+    shipped = _check_public(gt, public_gt=public_gt, activate=activate, storage=storage, warn=warn)
     version = BenchmarkVersion(
         name=name,
         seed=get_settings().hidden_seed,
         max_side=gt.max_side,
+        gt_public=public_gt or shipped,
         metric_settings=_settings(tasks),
         tasks=[
             VersionTask(
@@ -83,6 +102,7 @@ def freeze_version(
                 position=position,
                 acceptance_psnr=task.acceptance_psnr,
                 excellence_psnr=task.excellence_psnr,
+                input_psnr=task.input_psnr,
             )
             for position, task in enumerate(tasks)
         ],
@@ -94,6 +114,59 @@ def freeze_version(
         _activate(session, version)
     session.commit()
     return version
+
+
+def _check_lines(
+    session: Session,
+    tasks: list[TaskDef],
+    allow_weak: bool,
+    storage: Storage | None,
+    warn: Callable[[str], None] | None,
+) -> None:
+    """Measure missing input PSNRs, then refuse (or, when allowed, report) weak lines."""
+    quality.measure_inputs(
+        session=session, tasks=[t for t in tasks if t.input_psnr is None], storage=storage
+    )
+    weak = weak_lines((t.key, t.input_psnr, t.acceptance_psnr, t.excellence_psnr) for t in tasks)
+    if not weak:
+        return
+    shown = "; ".join(w.sentence() for w in weak[:10]) + (" …" if len(weak) > 10 else "")
+    text = f"{len(weak)} of {len(tasks)} tasks have weak lines ({shown})"
+    if not allow_weak:
+        raise Invalid(
+            f"{text}: a line must lie above the degraded input and the excellence line at least "
+            f"{MIN_SPREAD_DB} dB above the acceptance line; retrain them, or freeze anyway with "
+            "--allow-weak-lines (the leaderboard then says so)"
+        )
+    if warn is not None:
+        warn(f"warning: {text}; frozen anyway (--allow-weak-lines)")
+
+
+def _check_public(
+    gt: ImageSet,
+    *,
+    public_gt: bool,
+    activate: bool,
+    storage: Storage | None,
+    warn: Callable[[str], None] | None,
+) -> bool:
+    """Whether GT images are package-shipped photos; refuse activating that unless declared."""
+    matches = quality.public_photo_matches(gt, storage)
+    if not matches:
+        return False
+    shown = ", ".join(matches[:5]) + (" …" if len(matches) > 5 else "")
+    if activate and not public_gt:
+        raise Invalid(
+            f"{len(matches)} ground-truth images are photos shipped in installed packages "
+            f"({shown}): anyone can carry them in a model, so this version cannot be activated "
+            "as a real benchmark; use other ground truth, or declare a demo with --public-gt"
+        )
+    if warn is not None:
+        warn(
+            f"warning: {len(matches)} ground-truth images are photos shipped in installed "
+            f"packages ({shown}); the version is marked as having public ground truth"
+        )
+    return True
 
 
 def _settings(tasks: list[TaskDef]) -> dict[str, object]:

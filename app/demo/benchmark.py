@@ -225,7 +225,17 @@ def ensure_version(*, session: Session, name: str, say: Say) -> BenchmarkVersion
     try:
         version = versions.get_version(session=session, name=name)
     except NotFound:
-        versions.freeze_version(session=session, name=name, activate=True)
+        # The demo's ground truth ships in scikit-image/scikit-learn: declared public. Weak
+        # lines (a smaller profile, or trained on a changed pool) are frozen with a warning
+        # and counted on the board rather than leaving the demo without a version.
+        versions.freeze_version(
+            session=session,
+            name=name,
+            activate=True,
+            public_gt=True,
+            allow_weak_lines=True,
+            warn=say,
+        )
         counts = versions.version_counts(versions.get_version(session=session, name=name))
         say(
             f"froze and activated benchmark version {name}: {counts.tasks['representative']} "
@@ -259,6 +269,10 @@ def ensure_lines(
 ) -> int:
     """Train the acceptance and excellence lines of every pool task that has none; how many.
 
+    With the ``demo`` profile the shipped lines (:mod:`app.demo.shipped`) are imported instead
+    when their provenance matches this pool exactly (GT and training pixels, degradation
+    version, seed, convention, network, profile, iterations); then nothing is trained.
+
     Each task's two networks are trained on :data:`TRAIN_SET` and measured on the GT set with
     the benchmark seed by :func:`~app.benchmarks.lines.train_lines` (their ONNX files stay in
     storage for the reference rows). One line per task is printed as it finishes, with an
@@ -268,6 +282,14 @@ def ensure_lines(
     if not todo:
         return 0
     from app.benchmarks.lines import train_lines
+    from app.demo.shipped import SHIPPED, import_shipped
+
+    if profile == "demo":
+        why_not = import_shipped(session, profile, TRAIN_SET)
+        if not why_not:
+            say(f"lines: imported the shipped demo lines ({SHIPPED.name}, provenance matches)")
+            return 0
+        say(f"lines: {why_not}; training them instead")
 
     say(f"training lines ({profile} profile) for {len(todo)} tasks: 2 networks each")
     started = datetime.now(UTC)

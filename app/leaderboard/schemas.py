@@ -98,3 +98,13 @@ class LeaderboardPage(BaseModel):
     limit: int
     offset: int
     items: list[LeaderboardRow]
+    gt_public: bool = Field(
+        False,
+        description="The version's ground truth is public (e.g. package-shipped photos): scores "
+        "show that the service works, not how good a model is.",
+    )
+    weak_lines: int = Field(
+        0,
+        description="Tasks whose lines break the line-quality rule (acceptance not above the "
+        "degraded input, or excellence less than 0.1 dB above acceptance).",
+    )

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, Subquery, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.benchmarks.models import BenchmarkVersion
+from app.benchmarks.models import BenchmarkVersion, VersionTask
 from app.errors import NotFound
 from app.leaderboard import cache
 from app.leaderboard.schemas import (
@@ -34,6 +34,7 @@ from app.leaderboard.schemas import (
 )
 from app.submissions.models import Submission, Summary
 from app.submissions.service import submission_url
+from gir_core.line_quality import weak_lines
 
 ASCENDING_BY_DEFAULT = frozenset({"rank", "name", "owner", "format"})
 CSV_COLUMNS = (
@@ -205,6 +206,7 @@ def _page(session: Session, query: LeaderboardQuery, version: _Found | None) -> 
         if version is not None
         else ([], 0)
     )
+    public, weak = _line_quality(session, version.id) if version is not None else (False, 0)
     return LeaderboardPage(
         version=version.name if version is not None else None,
         sort=query.sort,
@@ -213,7 +215,25 @@ def _page(session: Session, query: LeaderboardQuery, version: _Found | None) -> 
         limit=query.limit,
         offset=query.offset,
         items=[_row(row) for row in rows],
+        gt_public=public,
+        weak_lines=weak,
     )
+
+
+def _line_quality(session: Session, version_id: int) -> tuple[bool, int]:
+    """(ground truth public, number of tasks with weak lines) of a version."""
+    public = bool(
+        session.scalar(select(BenchmarkVersion.gt_public).where(BenchmarkVersion.id == version_id))
+    )
+    rows = session.execute(
+        select(
+            VersionTask.id,
+            VersionTask.input_psnr,
+            VersionTask.acceptance_psnr,
+            VersionTask.excellence_psnr,
+        ).where(VersionTask.version_id == version_id)
+    )
+    return public, len(weak_lines((str(r[0]), r[1], r[2], r[3]) for r in rows))
 
 
 def _cached(

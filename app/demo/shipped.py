@@ -1,0 +1,331 @@
+"""The demo's lines as data: produced once by a documented command, shipped, checked on import.
+
+Lines that mean something (above the degraded input, excellence clearly above acceptance) cost
+more training than ``make demo`` may spend on two cores, so the demo's line values ship in
+:data:`SHIPPED` (one row per task and line, with full provenance) and ``make demo`` imports them
+when their provenance matches the demo version exactly (:func:`matching_rows`); otherwise it
+trains. Made again with::
+
+    nice python -m app.demo.shipped --out app/demo/data/demo-lines.csv [--jobs 2]
+
+which trains every line of the demo pool (Table C.1 tasks :data:`~app.demo.benchmark.SINGLES` +
+:data:`~app.demo.benchmark.MIXTURES` and the stratified hidden set of ``GIR_HIDDEN_SEED``, two per
+order) with the ``demo`` profile on the demo's training regions, one CPU thread each, measured
+under the authors' convention. One thread and no producer processes make a line a pure function
+of its provenance, which a test checks by retraining one line and comparing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.orm import Session
+
+from gir_core import __version__
+from gir_core.baselines import KINDS, LineKind, get_profile, network_name, train_line
+from gir_core.baselines.data import image_digest
+from gir_core.baselines.options import TrainingOptions
+from gir_core.convention import AUTHORS, MetricConvention
+from gir_core.degradations.depth import proxy_depth
+from gir_core.demo import DEMO_IMAGES, DemoImage, demo_crop_box
+from gir_core.errors import ImageError
+from gir_core.hidden import hidden_tasks
+from gir_core.images import crop_to_multiple, load_image_u8
+from gir_core.imaging import to_float
+from gir_core.tasks import DEGRADATION_VERSION, Task, representative_tasks
+
+SHIPPED = Path(__file__).parent / "data" / "demo-lines.csv"
+PROFILE = "demo"
+TRAIN_SEED = 0
+MAX_SIDE = 256
+HIDDEN_PER_ORDER = 2
+
+
+@dataclass(frozen=True)
+class LineRow:
+    """One line with its provenance: the CSV format ``lines import`` reads (issue #10 §3)."""
+
+    task: str
+    kind: str
+    psnr: float
+    gt_hash: str
+    degradation_version: str
+    seed: int
+    metric_convention: str
+    network: str
+    profile: str
+    iterations: int
+    train_set_hash: str
+    train_seed: int
+    code_version: str
+    created_at: str
+
+
+COLUMNS = tuple(f.name for f in fields(LineRow))
+
+
+def set_hash(images: Iterable[NDArray[np.uint8]]) -> str:
+    """SHA-256 over the pixel digests of a set's images in order (file encodings ignored)."""
+    digest = hashlib.sha256()
+    for image in images:
+        digest.update(image_digest(image).encode())
+    return digest.hexdigest()
+
+
+def line_network(kind: LineKind, profile: str) -> str:
+    """The ``network`` text of a line trained with ``profile``."""
+    chosen = get_profile(profile)
+    return network_name(
+        kind,
+        features=chosen.acceptance_features,
+        blocks=chosen.excellence_blocks,
+        channels=chosen.excellence_channels,
+    )
+
+
+def demo_pool(hidden_seed: int) -> list[tuple[str, Task]]:
+    """(key, task) of the demo pool in the order ``make demo`` adds them: Table C.1 numbers,
+    then the stratified hidden set as h01, h02, ..."""
+    from app.demo.benchmark import MIXTURES, SINGLES
+
+    table = representative_tasks()
+    shown = [(str(n), table[n - 1]) for n in SINGLES + MIXTURES]
+    avoid = [str(task) for _, task in shown]
+    hidden = hidden_tasks(hidden_seed, HIDDEN_PER_ORDER, avoid=avoid)
+    return shown + [(f"h{i:02d}", task) for i, task in enumerate(hidden, start=1)]
+
+
+def _by_file_name() -> list[DemoImage]:
+    """The demo photos in the order the GT set stores them (``add_image_set`` sorts by name)."""
+    return sorted(DEMO_IMAGES, key=lambda image: f"{image.name}.png")
+
+
+def demo_test_images(max_side: int = MAX_SIDE) -> list[NDArray[np.uint8]]:
+    """The demo's ground truth as stored: the centre crops of the package photos."""
+    crops = []
+    for image in _by_file_name():
+        full = load_image_u8(image.path)
+        top, left, h, w = demo_crop_box(image, max_side)
+        crops.append(full[top : top + h, left : left + w])
+    return crops
+
+
+def demo_train_images(patch_size: int, max_side: int = MAX_SIDE) -> list[NDArray[np.uint8]]:
+    """The demo's training set as ``ensure_train_set`` stores it: the photos' strips outside the
+    test crops, at least ``patch_size`` a side, without those the depth proxy cannot use."""
+    from app.benchmarks.lines import _strips
+
+    regions = []
+    for image in _by_file_name():
+        full = load_image_u8(image.path)
+        for strip in _strips(full, demo_crop_box(image, max_side)):
+            if min(strip.shape[:2]) < patch_size:
+                continue
+            try:
+                proxy_depth(to_float(strip))
+            except ImageError:
+                continue
+            regions.append(crop_to_multiple(strip))
+    return regions
+
+
+@dataclass(frozen=True)
+class _Job:
+    key: str
+    task: str
+    kind: LineKind
+    hidden_seed: int
+
+
+def train_one(job: _Job, convention: MetricConvention = AUTHORS) -> tuple[float, float]:
+    """(line PSNR, input PSNR) of one demo line, trained as the shipped values were."""
+    profile = get_profile(PROFILE)
+    train = [to_float(r) for r in demo_train_images(profile.patch_size)]
+    test = [to_float(t) for t in demo_test_images()]
+    result = train_line(
+        job.task,
+        train,
+        test,
+        kind=job.kind,
+        profile=profile,
+        seed=TRAIN_SEED,
+        benchmark_seed=job.hidden_seed,
+        num_threads=1,
+        metric=lambda out, gt: convention.psnr(convention.prepare(out), gt),
+        options=TrainingOptions(producers=0),
+    )
+    return result.psnr, result.input_psnr
+
+
+def _row(
+    job: _Job, value: float, gt_hash: str, train_hash: str, profile_name: str = PROFILE
+) -> LineRow:
+    profile = get_profile(profile_name)
+    return LineRow(
+        task=job.key,
+        kind=job.kind,
+        psnr=round(value, 4),
+        gt_hash=gt_hash,
+        degradation_version=DEGRADATION_VERSION,
+        seed=job.hidden_seed,
+        metric_convention=AUTHORS.text,
+        network=line_network(job.kind, profile_name),
+        profile=profile_name,
+        iterations=profile.for_kind(job.kind).iterations,
+        train_set_hash=train_hash,
+        train_seed=TRAIN_SEED,
+        code_version=f"gir_core {__version__}",
+        created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+def _run(job: _Job) -> tuple[_Job, float, float]:
+    value, given = train_one(job)
+    print(f"task {job.key} {job.kind}: {value:.3f} dB (input {given:.3f})", flush=True)
+    return job, value, given
+
+
+def produce(out: Path, hidden_seed: int, jobs: int, only: Sequence[str] = ()) -> list[LineRow]:
+    """Train every demo line (or the tasks ``only``) and write the CSV; the rows.
+
+    Rows already in ``out`` with the same provenance are kept (an interrupted run continues),
+    and the file is rewritten after each line, in pool order.
+    """
+    patch = get_profile(PROFILE).patch_size
+    gt_hash, train_hash = set_hash(demo_test_images()), set_hash(demo_train_images(patch))
+    pool = demo_pool(hidden_seed)
+    wanted = [
+        _Job(key, str(task), kind, hidden_seed)
+        for key, task in pool
+        if not only or key in only
+        for kind in KINDS
+    ]
+    fresh = {job.kind: _row(job, 0.0, gt_hash, train_hash) for job in wanted}
+    done = {
+        (r.task, r.kind): r
+        for r in read_rows(out)
+        if r.kind in fresh and _same_provenance(r, fresh[r.kind])
+    }
+    order: dict[tuple[str, str], int] = {(j.key, j.kind): i for i, j in enumerate(wanted)}
+    todo = [job for job in wanted if (job.key, job.kind) not in done]
+    with ProcessPoolExecutor(max_workers=jobs) as executor:
+        for future in as_completed([executor.submit(_run, job) for job in todo]):
+            job, value, _ = future.result()
+            done[(job.key, job.kind)] = _row(job, value, gt_hash, train_hash)
+            write_rows(out, sorted(done.values(), key=lambda r: order[(r.task, r.kind)]))
+    return sorted(done.values(), key=lambda r: order[(r.task, r.kind)])
+
+
+def _same_provenance(row: LineRow, reference: LineRow) -> bool:
+    """Equal in everything but the task, the value, the code version and the time."""
+    skip = {"task", "psnr", "code_version", "created_at"}
+    return all(getattr(row, f) == getattr(reference, f) for f in COLUMNS if f not in skip)
+
+
+def write_rows(path: Path, rows: Sequence[LineRow]) -> None:
+    """Write line rows as CSV (header :data:`COLUMNS`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+
+
+def read_rows(path: Path = SHIPPED) -> list[LineRow]:
+    """The rows of a line CSV (empty when the file does not exist)."""
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [
+            LineRow(**{**raw, "psnr": float(raw["psnr"]), "seed": int(raw["seed"]),  # type: ignore[arg-type]
+                       "iterations": int(raw["iterations"]), "train_seed": int(raw["train_seed"])})
+            for raw in csv.DictReader(handle)
+        ]  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m app.demo.shipped``: produce the demo's line CSV."""
+    parser = argparse.ArgumentParser(description="Train the demo's lines and write their CSV.")
+    parser.add_argument("--out", type=Path, default=SHIPPED)
+    parser.add_argument("--jobs", type=int, default=1, help="lines trained at once")
+    parser.add_argument("--seed", type=int, default=None, help="default: GIR_HIDDEN_SEED")
+    parser.add_argument("--only", nargs="*", default=[], help="task keys (default: all)")
+    args = parser.parse_args(argv)
+    from app.settings import get_settings
+
+    seed = get_settings().hidden_seed if args.seed is None else args.seed
+    rows = produce(args.out, seed, max(1, args.jobs), args.only)
+    print(f"wrote {len(rows)} lines to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    raise SystemExit(main())
+
+
+def mismatch(rows: Sequence[LineRow], expected: Sequence[LineRow]) -> str | None:
+    """Why ``rows`` are not the lines of the pool ``expected`` describes (None: they are).
+
+    ``expected`` holds one row per pool task and line with the provenance the pool would train
+    with (its psnr and created_at are ignored).
+    """
+    by_line = {(row.task, row.kind): row for row in rows}
+    checked = [f for f in COLUMNS if f not in {"psnr", "created_at", "code_version"}]
+    for want in expected:
+        have = by_line.get((want.task, want.kind))
+        if have is None:
+            return f"no shipped {want.kind} line for task {want.task}"
+        for name in checked:
+            if getattr(have, name) != getattr(want, name):
+                return f"task {want.task} {want.kind}: {name} differs"
+    return None
+
+
+def import_shipped(session: Session, profile: str, train_set: str, path: Path = SHIPPED) -> str:
+    """Set the pool's lines from the shipped CSV if its provenance matches the demo exactly.
+
+    Returns an empty string when imported, else the sentence saying why not (then train).
+    """
+    from app.benchmarks.images import current_gt_set, get_image_set, read_set_u8
+    from app.benchmarks.service import list_tasks
+    from app.settings import get_settings
+
+    rows = read_rows(path)
+    if not rows:
+        return f"no shipped lines at {path}"
+    seed = get_settings().hidden_seed
+    pool = list_tasks(session=session)
+    wanted = dict(demo_pool(seed))
+    if sorted(t.key for t in pool) != sorted(wanted) or any(
+        wanted[t.key].id != t.task_hash for t in pool
+    ):
+        return "the task pool is not the demo pool the shipped lines were made for"
+    gt_hash = set_hash(read_set_u8(current_gt_set(session=session)))
+    train_hash = set_hash(read_set_u8(get_image_set(session=session, name=train_set)))
+    expected = [
+        _row(_Job(t.key, t.spec, kind, seed), 0.0, gt_hash, train_hash, profile)
+        for t in pool
+        for kind in KINDS
+    ]
+    reason = mismatch(rows, expected)
+    if reason is not None:
+        return f"shipped lines do not match this demo ({reason})"
+    values = {(row.task, row.kind): row.psnr for row in rows}
+    for task in pool:
+        task.acceptance_psnr = values[(task.key, "acceptance")]
+        task.excellence_psnr = values[(task.key, "excellence")]
+        task.line_source = f"shipped:{path.name}"[:120]
+    session.commit()
+    return ""
