@@ -18,6 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+KINDS = ("acceptance", "excellence")
+"""The two lines of a task (as in :mod:`gir_core.baselines`, without importing torch)."""
+
 MIN_SPREAD_DB = 0.1
 """Smallest excellence − acceptance gap (dB) for the two lines to tell models apart."""
 

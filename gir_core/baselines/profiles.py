@@ -138,10 +138,9 @@ PROFILES: dict[str, TrainingProfile] = {
         excellence_blocks=4,
         excellence_channels=32,
         log_every=50,
-        weather_variants=4,
+        weather_variants=2,
         acceptance_start="identity",
         excellence_iterations=600,
-        excellence_lr_start=2e-3,
     ),
     "tiny": TrainingProfile(
         name="tiny",
