@@ -283,7 +283,8 @@ def freeze(
             activate=activate,
             allow_weak_lines=allow_weak_lines,
             public_gt=public_gt,
-            warn=lambda text: typer.echo(text, err=True),
+            refuse_public=True,
+            warn=typer.echo,
         )
         counts = versions.version_counts(version)
         state = "active" if version.is_active else "inactive"

@@ -9,9 +9,9 @@ an installed package is marked public (:func:`public_photo_matches`).
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import importlib.util
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from app.settings import get_settings
 from app.storage import SYNTHESIS_CACHE, Storage, get_storage
 from gir_core.convention import DEFAULT, MetricConvention
 from gir_core.errors import ImageError
-from gir_core.images import load_image_u8
+from gir_core.images import centre_crop, load_image_u8
 from gir_core.imaging import to_float
 from gir_core.line_quality import WeakLine, line_problems, weak_lines
 from gir_core.synthesis import load_degraded, synthesise
@@ -82,35 +82,28 @@ def version_weak_lines(version: BenchmarkVersion) -> list[WeakLine]:
     )
 
 
-def shipped_photo_digests() -> dict[str, str]:
-    """SHA-256 of the pixels of every photo shipped in :data:`PHOTO_PACKAGES` → its file path,
-    also for its centre crops of the demo's sizes (the demo's GT is such crops)."""
-    digests: dict[str, str] = {}
+@functools.cache
+def shipped_photos() -> tuple[tuple[str, NDArray[np.uint8]], ...]:
+    """(file name, pixels) of every photo shipped in :data:`PHOTO_PACKAGES` (read once)."""
+    found = []
     for path in _shipped_photos():
         try:
-            pixels = load_image_u8(path)
-        except ImageError:  # a file we cannot decode is not a photo we compare
+            found.append((path.name, load_image_u8(path)))
+        except ImageError:  # a file we cannot decode as RGB is not a photo we compare
             continue
-        for variant in _with_centre_crops(pixels):
-            digests.setdefault(pixel_digest(variant), str(path))
-    return digests
+    return tuple(found)
 
 
-def pixel_digest(pixels: NDArray[np.uint8]) -> str:
-    """SHA-256 of an image's shape and pixels (its file encoding ignored)."""
-    digest = hashlib.sha256(f"{pixels.shape}|".encode())
-    digest.update(np.ascontiguousarray(pixels).tobytes())
-    return digest.hexdigest()
-
-
-def _with_centre_crops(pixels: NDArray[np.uint8]) -> Iterable[NDArray[np.uint8]]:
-    from gir_core.images import centre_crop
-
-    yield pixels
+def shipped_match(pixels: NDArray[np.uint8]) -> str | None:
+    """The shipped photo whose centre crop of this size equals ``pixels`` (the demo's GT is
+    such crops; a whole photo is its own crop), or None."""
     height, width = pixels.shape[:2]
-    for side in (64, 128, 256, 512):
-        if side <= min(height, width):
-            yield centre_crop(pixels, side, side)
+    for name, photo in shipped_photos():
+        if photo.shape[0] < height or photo.shape[1] < width or photo.ndim != pixels.ndim:
+            continue
+        if np.array_equal(centre_crop(photo, height, width), pixels):
+            return name
+    return None
 
 
 def _shipped_photos() -> list[Path]:
@@ -126,10 +119,9 @@ def _shipped_photos() -> list[Path]:
 
 def public_photo_matches(image_set: ImageSet, storage: Storage | None = None) -> list[str]:
     """Files of ``image_set`` whose pixels equal a package-shipped photo (or a centre crop)."""
-    shipped = shipped_photo_digests()
     matches = []
     for image, pixels in zip(image_set.images, read_set_u8(image_set, storage), strict=True):
-        found = shipped.get(pixel_digest(pixels))
+        found = shipped_match(pixels)
         if found is not None:
-            matches.append(f"{image.filename} = {Path(found).name}")
+            matches.append(f"{image.filename} = {found}")
     return matches

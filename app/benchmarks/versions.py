@@ -54,6 +54,7 @@ def freeze_version(
     storage: Storage | None = None,
     allow_weak_lines: bool = False,
     public_gt: bool = False,
+    refuse_public: bool = False,
     warn: Callable[[str], None] | None = None,
 ) -> BenchmarkVersion:
     """Copy the pool — every task with its lines, the newest GT set, every real-world set —
@@ -62,8 +63,8 @@ def freeze_version(
     Lines are checked against the line-quality rule first (input PSNRs missing from imported
     lines are measured here); weak lines refuse the freeze unless ``allow_weak_lines``. A GT
     image equal to a package-shipped photo makes the version's ground truth public (``warn``
-    is told); such a version can only be activated when declared public (``public_gt``, the
-    demo).
+    is told); with ``refuse_public`` (the operator CLI) such a version can only be activated
+    when declared public (``public_gt``, the demo).
 
     Raises:
         Conflict: a version with this name exists.
@@ -89,7 +90,9 @@ def freeze_version(
     for image_set in sets:
         verify_set(image_set, storage)
     _check_lines(session, tasks, allow_weak_lines, storage, warn)
-    shipped = _check_public(gt, public_gt=public_gt, activate=activate, storage=storage, warn=warn)
+    shipped = _check_public(
+        gt, public_gt=public_gt, activate=activate and refuse_public, storage=storage, warn=warn
+    )
     version = BenchmarkVersion(
         name=name,
         seed=get_settings().hidden_seed,

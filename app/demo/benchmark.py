@@ -269,9 +269,9 @@ def ensure_lines(
 ) -> int:
     """Train the acceptance and excellence lines of every pool task that has none; how many.
 
-    With the ``demo`` profile the shipped lines (:mod:`app.demo.shipped`) are imported instead
-    when their provenance matches this pool exactly (GT and training pixels, degradation
-    version, seed, convention, network, profile, iterations); then nothing is trained.
+    With the ``demo`` profile the shipped lines (:mod:`app.demo.shipped`) of every task whose
+    provenance matches this pool exactly (GT and training pixels, degradation version, seed,
+    convention, network, profile, iterations) are imported instead; only the rest is trained.
 
     Each task's two networks are trained on :data:`TRAIN_SET` and measured on the GT set with
     the benchmark seed by :func:`~app.benchmarks.lines.train_lines` (their ONNX files stay in
@@ -285,11 +285,14 @@ def ensure_lines(
     from app.demo.shipped import SHIPPED, import_shipped
 
     if profile == "demo":
-        why_not = import_shipped(session, profile, TRAIN_SET)
+        imported, why_not = import_shipped(session, profile, TRAIN_SET)
+        if imported:
+            say(f"lines: {imported} tasks' shipped lines imported ({SHIPPED.name}, provenance "
+                "matches)")  # fmt: skip
         if not why_not:
-            say(f"lines: imported the shipped demo lines ({SHIPPED.name}, provenance matches)")
             return 0
-        say(f"lines: {why_not}; training them instead")
+        say(f"lines: not shipped for this pool ({why_not}); training those")
+        todo = [t for t in todo if t.excellence_psnr is None]
 
     say(f"training lines ({profile} profile) for {len(todo)} tasks: 2 networks each")
     started = datetime.now(UTC)

@@ -275,57 +275,59 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-def mismatch(rows: Sequence[LineRow], expected: Sequence[LineRow]) -> str | None:
-    """Why ``rows`` are not the lines of the pool ``expected`` describes (None: they are).
+def mismatch(have: LineRow | None, want: LineRow) -> str | None:
+    """Why the shipped row ``have`` is not the line ``want`` describes (None: it is).
 
-    ``expected`` holds one row per pool task and line with the provenance the pool would train
-    with (its psnr and created_at are ignored).
+    ``want`` holds the provenance the pool would train with (its psnr, code version and time
+    are not compared: a line is the same line whenever it was made).
     """
-    by_line = {(row.task, row.kind): row for row in rows}
-    checked = [f for f in COLUMNS if f not in {"psnr", "created_at", "code_version"}]
-    for want in expected:
-        have = by_line.get((want.task, want.kind))
-        if have is None:
-            return f"no shipped {want.kind} line for task {want.task}"
-        for name in checked:
-            if getattr(have, name) != getattr(want, name):
-                return f"task {want.task} {want.kind}: {name} differs"
+    if have is None:
+        return f"no shipped {want.kind} line for task {want.task}"
+    for name in COLUMNS:
+        if name in {"psnr", "created_at", "code_version"}:
+            continue
+        if getattr(have, name) != getattr(want, name):
+            return f"task {want.task} {want.kind}: {name} differs"
     return None
 
 
-def import_shipped(session: Session, profile: str, train_set: str, path: Path = SHIPPED) -> str:
-    """Set the pool's lines from the shipped CSV if its provenance matches the demo exactly.
+def import_shipped(
+    session: Session, profile: str, train_set: str, path: Path = SHIPPED
+) -> tuple[int, str]:
+    """Set the lines of pool tasks whose shipped rows match the demo exactly.
 
-    Returns an empty string when imported, else the sentence saying why not (then train).
+    Returns (tasks imported, why the others were not: empty when all were). A task is imported
+    only when both its lines match; the rest are left for training.
     """
     from app.benchmarks.images import current_gt_set, get_image_set, read_set_u8
     from app.benchmarks.service import list_tasks
     from app.settings import get_settings
 
-    rows = read_rows(path)
+    rows = {(row.task, row.kind): row for row in read_rows(path)}
     if not rows:
-        return f"no shipped lines at {path}"
+        return 0, f"no shipped lines at {path}"
     seed = get_settings().hidden_seed
-    pool = list_tasks(session=session)
+    pool = [t for t in list_tasks(session=session) if t.excellence_psnr is None]
     wanted = dict(demo_pool(seed))
-    if sorted(t.key for t in pool) != sorted(wanted) or any(
-        wanted[t.key].id != t.task_hash for t in pool
-    ):
-        return "the task pool is not the demo pool the shipped lines were made for"
     gt_hash = set_hash(read_set_u8(current_gt_set(session=session)))
     train_hash = set_hash(read_set_u8(get_image_set(session=session, name=train_set)))
-    expected = [
-        _row(_Job(t.key, t.spec, kind, seed), 0.0, gt_hash, train_hash, profile)
-        for t in pool
-        for kind in KINDS
-    ]
-    reason = mismatch(rows, expected)
-    if reason is not None:
-        return f"shipped lines do not match this demo ({reason})"
-    values = {(row.task, row.kind): row.psnr for row in rows}
+    reasons, imported = [], 0
     for task in pool:
-        task.acceptance_psnr = values[(task.key, "acceptance")]
-        task.excellence_psnr = values[(task.key, "excellence")]
+        if task.key not in wanted or wanted[task.key].id != task.task_hash:
+            reasons.append(f"task {task.key} is not the demo pool's")
+            continue
+        expected = {
+            kind: _row(_Job(task.key, task.spec, kind, seed), 0.0, gt_hash, train_hash, profile)
+            for kind in KINDS
+        }
+        found = [mismatch(rows.get((task.key, kind)), want) for kind, want in expected.items()]
+        if any(found):
+            reasons += [reason for reason in found if reason]
+            continue
+        task.acceptance_psnr = rows[(task.key, "acceptance")].psnr
+        task.excellence_psnr = rows[(task.key, "excellence")].psnr
         task.line_source = f"shipped:{path.name}"[:120]
+        imported += 1
     session.commit()
-    return ""
+    shown = "; ".join(reasons[:3]) + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+    return imported, shown

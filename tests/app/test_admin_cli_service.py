@@ -176,8 +176,11 @@ def test_lines_import_csv_errors_are_sentences(db: Session, tmp_path: Path) -> N
     good.write_text("task_id,acceptance_psnr,excellence_psnr\n1,30.5,32\nh01,20,21.25\n")
     assert "imported lines for 2 tasks" in gir_admin("lines", "import", str(good)).output
     shown = gir_admin("lines", "show").output.splitlines()
-    assert shown[1].split() == ["1", "representative", "1", "30.50", "32.00", "imported:lines.csv"]
-    assert shown[2].split() == ["h01", "hidden", "1", "20.00", "21.25", "imported:lines.csv"]
+    # The input PSNR ("-": imported lines come without it) is measured when a version freezes.
+    assert shown[1].split() == [
+        "1", "representative", "1", "-", "30.50", "32.00", "imported:lines.csv"
+    ]  # fmt: skip
+    assert shown[2].split() == ["h01", "hidden", "1", "-", "20.00", "21.25", "imported:lines.csv"]
 
 
 def test_freeze_refuses_missing_lines_and_one_version_is_active(
@@ -193,11 +196,28 @@ def test_freeze_refuses_missing_lines_and_one_version_is_active(
     csv_path = tmp_path / "l.csv"
     csv_path.write_text("task_id,acceptance_psnr,excellence_psnr\n1,20,21\n2,22,23\nh01,18,19\n")
     gir_admin("lines", "import", str(csv_path))
-    out = gir_admin("versions", "freeze", "v1", "--activate").output
+    # Lines below the degraded inputs (noise σ=7 alone scores ~31 dB) are refused, then
+    # allowed with the flag; the demo photos are package-shipped, so --activate needs
+    # --public-gt.
+    weak = gir_admin("versions", "freeze", "v1", "--activate", ok=False)
+    assert_bad_input(weak, "task h01: below the input")
+    assert "--allow-weak-lines" in weak.output
+    shown = gir_admin("lines", "show").output.splitlines()
+    assert "[below the input]" in shown[3] and shown[3].split()[0] == "h01"
+    assert float(shown[3].split()[3]) > 25.0  # the measured input PSNR, shown next to the lines
+    public = gir_admin("versions", "freeze", "v1", "--activate", "--allow-weak-lines", ok=False)
+    assert_bad_input(public, "photos shipped in installed packages")
+    assert "astronaut.png" in public.output and "--public-gt" in public.output
+    out = gir_admin(
+        "versions", "freeze", "v1", "--activate", "--allow-weak-lines", "--public-gt"
+    ).output
     assert (
         "froze v1 (active): 2 representative + 1 hidden tasks, 7 GT and 0 real-world images" in out
     )
-    gir_admin("versions", "freeze", "v2")
+    v1 = db.scalar(select(BenchmarkVersion).where(BenchmarkVersion.name == "v1"))
+    assert v1 is not None and v1.gt_public
+    assert all(vt.input_psnr is not None for vt in v1.tasks)
+    gir_admin("versions", "freeze", "v2", "--allow-weak-lines")
     assert "v2 is now the active version" in gir_admin("versions", "activate", "v2").output
     assert_bad_input(
         gir_admin("versions", "activate", "v9", ok=False), "no benchmark version named 'v9'"
