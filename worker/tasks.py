@@ -3,7 +3,8 @@
 The names come from :mod:`app.queue`, which the API uses to send jobs without importing the
 worker. Validation, scoring, synthesis and the reconciler are idempotent (upserts, guarded state
 changes, a content-addressed cache), so they are acknowledged late and redelivered if a worker
-dies; training lines is not worth repeating blindly, so it is acknowledged on receipt.
+dies; training lines checkpoints into storage, so a redelivered training job resumes from its
+last checkpoint instead of starting again.
 """
 
 from __future__ import annotations
@@ -86,4 +87,4 @@ def register(celery: Celery) -> None:
     celery.task(name=SCORE_TASK, acks_late=True)(score_submission)
     celery.task(name=RECONCILE_TASK, acks_late=True)(reconcile)
     celery.task(name=SYNTHESIZE_TASK, acks_late=True)(synthesize)
-    celery.task(name=TRAIN_LINES_TASK, acks_late=False)(train_lines)
+    celery.task(name=TRAIN_LINES_TASK, acks_late=True)(train_lines)

@@ -239,22 +239,18 @@ def train(
             keys = [t.key for t in pool if not missing_only or t.acceptance_psnr is None]
         else:
             keys = [service.get_task(session=session, key=task or "").key]
-        with typer.progressbar(keys, label="training lines") as bar:
-            for key in bar:
-                done = line_service.train_lines(
-                    session=session,
-                    task_key=key,
-                    profile=profile,
-                    train_set=train_set,
-                    device=device,
-                    num_threads=threads,
-                )
-                marks = line_problems(done.input_psnr, done.acceptance_psnr, done.excellence_psnr)
-                typer.echo(
-                    f"  task {key}: acceptance {done.acceptance_psnr:.2f} dB, excellence "
-                    f"{done.excellence_psnr:.2f} dB (input {done.input_psnr:.2f} dB)"
-                    + "".join(f"  [{mark}]" for mark in marks)
-                )
+    trained = line_service.train_many(
+        keys, profile=profile, device=device, train_set=train_set, num_threads=threads
+    )
+    with typer.progressbar(length=len(keys), label="training lines") as bar:
+        for done in trained:
+            bar.update(1)
+            marks = line_problems(done.input_psnr, done.acceptance_psnr, done.excellence_psnr)
+            typer.echo(
+                f"  task {done.task_key}: acceptance {done.acceptance_psnr:.2f} dB, excellence "
+                f"{done.excellence_psnr:.2f} dB (input {done.input_psnr:.2f} dB)"
+                + "".join(f"  [{mark}]" for mark in marks)
+            )
 
 
 @versions_app.command("freeze")

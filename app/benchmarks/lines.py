@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +34,7 @@ from app.benchmarks.progress import (
     clear_progress,
 )
 from app.benchmarks.service import get_task, list_tasks
+from app.db import new_session
 from app.errors import Invalid
 from app.settings import get_settings
 from app.storage import Storage, get_storage
@@ -165,6 +168,28 @@ def train_lines(
         input_psnr=results["acceptance"].input_psnr,
         model_keys={kind: line_model_key(task.key, kind) for kind in KINDS},
     )
+
+
+def train_many(
+    keys: Sequence[str], *, profile: str, device: str = "cpu", **options: Any
+) -> Iterator[TrainedLines]:
+    """Train the lines of ``keys``, each in its own session; on a GPU up to
+    ``GIR_LINES_PER_GPU`` tasks at once (small nets use a fraction of a GPU), in order of
+    completion. Other keyword arguments go to :func:`train_lines`."""
+    chosen = _options(device)
+    concurrent = chosen.per_gpu if chosen.device.type == "cuda" else 1
+
+    def one(key: str) -> TrainedLines:
+        with new_session() as session:
+            return train_lines(
+                session=session, task_key=key, profile=profile, options=chosen, **options
+            )
+
+    if concurrent <= 1:
+        yield from (one(key) for key in keys)
+        return
+    with ThreadPoolExecutor(max_workers=concurrent, thread_name_prefix="gir-lines") as pool:
+        yield from (future.result() for future in as_completed(pool.submit(one, k) for k in keys))
 
 
 @dataclass(frozen=True)
