@@ -155,11 +155,25 @@ def ensure_line_rows(
     if not kinds:
         return []
     tell = say or (lambda _text: None)
+    if not _networks_stored(version):
+        # Shipped lines come as values, without their networks: no SSIM or runtime to show.
+        tell("reference rows: the lines were imported without their networks; no line rows")
+        return []
     tell(f"reference rows: running the {' and '.join(kinds)} networks on their own tasks (SSIM)")
     measured = _measure(version, kinds, threads, show)
     added = [_insert_row(session, owner, version, kind, profile, measured[kind]) for kind in kinds]
     tell(f"reference rows: {' and '.join(kinds)} line rows added (submissions {added})")
     return added
+
+
+def _networks_stored(version: BenchmarkVersion) -> bool:
+    """Whether every line network of ``version`` is in storage (trained here, not imported)."""
+    from app.benchmarks.lines import line_model_key
+
+    storage = get_storage()
+    return all(
+        storage.exists(line_model_key(vt.task.key, kind)) for vt in version.tasks for kind in KINDS
+    )
 
 
 def _row_key(version: BenchmarkVersion, kind: LineKind) -> str:
