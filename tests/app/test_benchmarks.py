@@ -463,7 +463,7 @@ def test_api_tasks_and_versions_never_show_hidden_specs(
     for row in service.list_tasks(session=session):
         row.acceptance_psnr, row.excellence_psnr = row.acceptance_psnr or 20.0, 22.0
     session.commit()
-    versions.freeze_version(session=session, name="v1", activate=True)
+    versions.freeze_version(session=session, name="v1", activate=True, allow_weak_lines=True)
     hidden_specs = [t.spec for t in service.list_tasks(session=session) if t.kind == "hidden"]
     assert len(hidden_specs) == 6
 
@@ -471,16 +471,19 @@ def test_api_tasks_and_versions_never_show_hidden_specs(
     assert page.status_code == 200
     body = page.json()
     assert body["version"] == "v1"
-    assert body["items"][0] == {
+    first = body["items"][0]
+    assert 15.0 < first.pop("input_psnr") < 40.0  # measured at freeze: imported lines lack it
+    assert first == {
         "key": "1",
         "kind": "representative",
         "order": 1,
         "spec": rows[0].spec,
         "acceptance_psnr": 25.0,
         "excellence_psnr": 22.0,
+        "line_marks": ["excellence not above acceptance"],
     }
-    assert [(i["key"], i["spec"]) for i in body["items"][1:]] == [
-        (f"h0{n}", None) for n in range(1, 7)
+    assert [(i["key"], i["spec"], i["input_psnr"]) for i in body["items"][1:]] == [
+        (f"h0{n}", None, None) for n in range(1, 7)
     ]
     listing = client.get("/api/v1/versions")
     detail = client.get("/api/v1/versions/v1")
