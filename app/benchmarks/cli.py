@@ -13,11 +13,13 @@ from typing import Annotated
 import typer
 
 from app.benchmarks import images as image_service
+from app.benchmarks import line_import, provenance, service, versions
 from app.benchmarks import lines as line_service
-from app.benchmarks import service, versions
 from app.benchmarks.models import TaskDef
 from app.db import new_session
 from app.errors import Invalid
+from gir_core.convention import AUTHORS, MetricConvention
+from gir_core.errors import GirError
 from gir_core.hidden import DEFAULT_PER_ORDER
 from gir_core.images import list_images
 
@@ -189,22 +191,50 @@ def _format_line(value: float | None) -> str:
 
 @lines_app.command("show")
 def show_lines() -> None:
-    """Show every task's lines and where they came from (no specs)."""
+    """Show every task's lines, where they came from and their provenance (no specs)."""
     with new_session() as session:
+        tasks = service.list_tasks(session=session)
+        records = provenance.current_records(session=session, task_ids=[t.id for t in tasks])
         typer.echo(f"{'task':>5}  {'kind':<14} k  {'accept':>6}  {'excel':>6}  source")
-        for t in service.list_tasks(session=session):
+        for t in tasks:
             acc, exc = _format_line(t.acceptance_psnr), _format_line(t.excellence_psnr)
             typer.echo(f"{t.key:>5}  {t.kind:<14} {t.order}  {acc}  {exc}  {t.line_source or '-'}")
+            for kind in ("acceptance", "excellence"):
+                record = records.get((t.id, kind))
+                if record is not None:
+                    typer.echo(f"{'':>7}{kind}: {provenance.describe(record)}")
+
+
+ConventionOpt = Annotated[
+    str,
+    typer.Option("--convention", help="Metric convention of the version, e.g. rgb,crop=4,8bit."),
+]
+
+
+def _convention(text: str) -> MetricConvention:
+    try:
+        return MetricConvention.parse(text)
+    except GirError as error:
+        raise Invalid(str(error)) from None
 
 
 @lines_app.command("import")
 def import_lines(
-    csv_path: Annotated[Path, typer.Argument(help="CSV: task_id,acceptance_psnr,excellence_psnr")],
+    csv_path: Annotated[Path, typer.Argument(help="CSV: " + ",".join(line_import.HEADER))],
+    foreign: Annotated[
+        str | None,
+        typer.Option("--foreign", help="Import lines that do not fit anyway, saying why."),
+    ] = None,
+    convention: ConventionOpt = AUTHORS.text,
 ) -> None:
-    """Set lines from a CSV whose task_id column holds the pool's task keys (all or nothing)."""
+    """Set lines from a CSV with their provenance (all or nothing); lines measured on other
+    images, degradations, seed or convention are refused unless --foreign gives a reason."""
     with new_session() as session:
-        updated = line_service.import_lines(session=session, path=csv_path)
-    typer.echo(f"imported lines for {len(updated)} tasks")
+        updated = line_import.import_lines(
+            session=session, path=csv_path, foreign=foreign, convention=_convention(convention)
+        )
+    mark = f" as foreign lines ({foreign})" if foreign else ""
+    typer.echo(f"imported lines for {len(updated)} tasks{mark}")
 
 
 @lines_app.command("train")
@@ -220,10 +250,12 @@ def train(
     ] = False,
     device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
     threads: Annotated[int | None, typer.Option(min=1, help="Torch CPU threads.")] = None,
+    convention: ConventionOpt = AUTHORS.text,
 ) -> None:
     """Train and measure the acceptance and excellence lines (ONNX models kept in storage)."""
     if (task is None) == (not every):
         raise Invalid("give either --task KEY or --all")
+    measured = _convention(convention)
     with new_session() as session:
         pool = service.list_tasks(session=session)
         if every:
@@ -239,6 +271,7 @@ def train(
                     train_set=train_set,
                     device=device,
                     num_threads=threads,
+                    convention=measured,
                 )
                 typer.echo(
                     f"  task {key}: acceptance {done.acceptance_psnr:.2f} dB, excellence "
@@ -250,17 +283,34 @@ def train(
 def freeze(
     name: Annotated[str, typer.Argument(help="New version name, e.g. 'v1'.")],
     activate: Annotated[bool, typer.Option("--activate", help="Also activate it.")] = False,
+    convention: ConventionOpt = AUTHORS.text,
+    real_max_side: Annotated[
+        int | None,
+        typer.Option(
+            "--real-max-side", help="Downscale real-world inputs to this side before the model."
+        ),
+    ] = None,
 ) -> None:
     """Freeze the pool (tasks with lines, newest GT set, real-world sets) into a version."""
     with new_session() as session:
-        version = versions.freeze_version(session=session, name=name, activate=activate)
+        version = versions.freeze_version(
+            session=session,
+            name=name,
+            activate=activate,
+            convention=_convention(convention),
+            real_world_max_side=real_max_side,
+        )
         counts = versions.version_counts(version)
         state = "active" if version.is_active else "inactive"
+        measured = version.convention.describe()
+        foreign = version.foreign_lines
     typer.echo(
         f"froze {name} ({state}): {counts.tasks['representative']} representative + "
         f"{counts.tasks['hidden']} hidden tasks, {counts.images['gt']} GT and "
-        f"{counts.images['real']} real-world images"
+        f"{counts.images['real']} real-world images; {measured}"
     )
+    if foreign:
+        typer.echo(f"AR/ER of {name} are against foreign lines: {foreign}")
 
 
 @versions_app.command("activate")
