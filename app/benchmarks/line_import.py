@@ -101,6 +101,7 @@ def _parse(path: Path, line: int, row: dict[str, str], tasks: dict[str, TaskDef]
     kind = row["kind"].lower()
     if kind not in KINDS:
         raise Invalid(f"{where}, column 'kind': {row['kind']!r} is not acceptance or excellence")
+    psnr = _number(where, "psnr", row["psnr"])
     values: dict[str, object] = {}
     for name in FIELDS[:-1]:
         text = row[name]
@@ -110,7 +111,7 @@ def _parse(path: Path, line: int, row: dict[str, str], tasks: dict[str, TaskDef]
     record = LineRecord(
         task_id=task.id,
         kind=kind,
-        psnr=_number(where, "psnr", row["psnr"]),
+        psnr=psnr,
         made_at=_when(where, row["created_at"]),
         **values,
     )

@@ -108,9 +108,7 @@ def evaluate(
 ) -> list[float]:
     """Per-pair PSNR of the model's quantised output against the ground truth."""
     model.eval()
-    return [
-        _psnr(restore(model, degraded, device), truth, convention) for degraded, truth in pairs
-    ]
+    return [_psnr(restore(model, degraded, device), truth, convention) for degraded, truth in pairs]
 
 
 def _test_pairs(
