@@ -111,6 +111,11 @@ def _short(value: str | None) -> str:
     return f"{value[:12]}…" if value else "(empty)"
 
 
+def foreign_mark(reason: str | None) -> str | None:
+    """How a version whose lines were imported as foreign is marked beside its AR/ER."""
+    return f"against foreign lines: {reason}" if reason else None
+
+
 def current_records(
     *, session: Session, task_ids: Iterable[int]
 ) -> dict[tuple[int, str], LineRecord]:

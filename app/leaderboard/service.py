@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion
+from app.benchmarks.provenance import foreign_mark
 from app.errors import NotFound
 from app.leaderboard import cache
 from app.leaderboard.schemas import (
@@ -142,11 +143,6 @@ def direction(filters: LeaderboardFilters) -> Literal["asc", "desc"]:
     if filters.order is not None:
         return filters.order
     return "asc" if filters.sort in ASCENDING_BY_DEFAULT else "desc"
-
-
-def foreign_mark(reason: str | None) -> str | None:
-    """How a version whose lines were imported as foreign is marked beside its AR/ER."""
-    return f"against foreign lines: {reason}" if reason else None
 
 
 @dataclass(frozen=True)

@@ -210,12 +210,26 @@ class RealWorldResultRead(BaseModel):
     seconds: float
 
 
+class MeasurementRead(BaseModel):
+    """How the benchmark version measures (#10): say it wherever its numbers are shown."""
+
+    metric_convention: str = Field(description="e.g. rgb,crop=4,8bit (gir_core.convention).")
+    metric_convention_text: str = Field(description="e.g. PSNR: RGB, 8-bit, 4-px border cropped.")
+    foreign_lines: str | None = Field(
+        description="Set when AR/ER are against imported foreign lines, with the reason."
+    )
+    real_world_max_side: int | None = Field(
+        description="Real-world inputs are downscaled to this side before the model (null: not)."
+    )
+
+
 class SubmissionResults(BaseModel):
     """Everything scored so far for one submission, in benchmark order."""
 
     submission_id: int
     status: Status
     benchmark_version: str | None
+    measurement: MeasurementRead | None = None
     tasks: list[TaskResultRead]
     real_world: list[RealWorldResultRead]
     summary: SummaryRead | None

@@ -144,6 +144,10 @@ def test_foreign_lines_import_and_mark_the_version_on_the_leaderboard(
     page = client.get("/").text
     assert "against foreign lines: Table C.1, MiO100 images" in page
     assert "PSNR: RGB, 8-bit, 4-px border cropped" in page
+    tasks = client.get("/tasks", headers={"Accept": "text/html"}).text
+    assert tasks.count("FOREIGN: Table C.1, MiO100 images") == 4  # both lines of both tasks
+    assert "SRCNN 9-5-5, paper, 500000 it. · GT 000000000000…" in tasks
+    assert "20231" not in tasks and "blur" not in tasks.split("Hidden tasks")[1]
 
 
 def test_freeze_refuses_lines_measured_with_another_convention(
