@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.benchmarks.models import BenchmarkVersion, ImageSet, VersionTask
+from app.benchmarks.provenance import foreign_mark
 from app.benchmarks.versions import version_counts, version_sets
 
 
@@ -101,6 +102,14 @@ class VersionDetail(VersionRead):
     """One version with what it measures and on which image sets."""
 
     max_side: int | None = Field(description="GT images were downscaled to this side; or none.")
+    metric_convention: str = Field(description="How PSNR is measured, e.g. rgb,crop=4,8bit.")
+    metric_convention_text: str = Field(description="The same in words.")
+    real_world_max_side: int | None = Field(
+        description="Real-world inputs are downscaled to this side before the model; or none."
+    )
+    foreign_lines: str | None = Field(
+        description="Set when AR/ER are against imported foreign lines, with the reason."
+    )
     metric_settings: dict[str, Any]
     image_sets: list[ImageSetRead]
 
@@ -110,6 +119,10 @@ class VersionDetail(VersionRead):
         return cls(
             **VersionRead.of(version).model_dump(),
             max_side=version.max_side,
+            metric_convention=version.convention.text,
+            metric_convention_text=version.convention.describe(),
+            real_world_max_side=version.real_world_max_side,
+            foreign_lines=foreign_mark(version.foreign_lines),
             metric_settings=version.metric_settings,
             image_sets=[ImageSetRead.of(s) for s in version_sets(version)],
         )
