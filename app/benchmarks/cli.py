@@ -17,11 +17,12 @@ from app.benchmarks import line_import, provenance, service, versions
 from app.benchmarks import lines as line_service
 from app.benchmarks.models import TaskDef
 from app.db import new_session
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
 from gir_core.convention import AUTHORS, MetricConvention
 from gir_core.errors import GirError
 from gir_core.hidden import DEFAULT_PER_ORDER
 from gir_core.images import list_images
+from gir_core.tasks import DEGRADATION_VERSION
 
 images_app = typer.Typer(help="Image sets: ground truth, real-world, line training.")
 tasks_app = typer.Typer(help="The task pool: representative and hidden tasks.")
@@ -203,6 +204,14 @@ def show_lines() -> None:
                 record = records.get((t.id, kind))
                 if record is not None:
                     typer.echo(f"{'':>7}{kind}: {provenance.describe(record)}")
+        try:
+            gt = image_service.current_gt_set(session=session)
+        except NotFound:
+            return
+        typer.echo(
+            f"lines must fit: gt_hash {provenance.set_hash(gt)} (GT set {gt.name!r}), "
+            f"degradation_version {DEGRADATION_VERSION}, seed GIR_HIDDEN_SEED"
+        )
 
 
 ConventionOpt = Annotated[
@@ -330,5 +339,7 @@ def list_all() -> None:
             mark = "*" if version.is_active else " "
             typer.echo(
                 f"{mark} {version.name:<20} {version.created_at:%Y-%m-%d %H:%M}  "
-                f"tasks {sum(counts.tasks.values()):>3}  GT images {counts.images['gt']:>4}"
+                f"tasks {sum(counts.tasks.values()):>3}  GT images {counts.images['gt']:>4}  "
+                f"{version.metric_convention}"
+                + (f"  FOREIGN LINES: {version.foreign_lines}" if version.foreign_lines else "")
             )

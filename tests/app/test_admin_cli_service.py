@@ -5,6 +5,7 @@ hidden specs are printed only with ``--show-hidden``."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from app.settings import get_settings
 from app.submissions.models import Submission
 from gir_core.demo import write_demo_images
 from gir_core.hidden import hidden_tasks
+from gir_core.tasks import DEGRADATION_VERSION
 
 runner = CliRunner()
 
@@ -215,6 +217,15 @@ def test_freeze_refuses_missing_lines_and_one_version_is_active(
     out = gir_admin("versions", "freeze", "v1", "--activate").output
     assert "PSNR: RGB, 8-bit, 4-px border cropped" in out
     assert "AR/ER of v1 are against foreign lines: hand-made" in out
+    fit = gir_admin("lines", "show").output.splitlines()[-1]
+    assert re.fullmatch(
+        r"lines must fit: gt_hash [0-9a-f]{64} \(GT set '.+'\), degradation_version "
+        + DEGRADATION_VERSION
+        + ", seed GIR_HIDDEN_SEED",
+        fit,
+    )
+    listed = gir_admin("versions", "list").output
+    assert "rgb,crop=4,8bit  FOREIGN LINES: hand-made" in listed
     assert (
         "froze v1 (active): 2 representative + 1 hidden tasks, 7 GT and 0 real-world images" in out
     )
