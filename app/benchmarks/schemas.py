@@ -98,18 +98,34 @@ class VersionRead(BaseModel):
         )
 
 
+class MeasurementRead(BaseModel):
+    """How a benchmark version measures (#10): said wherever its numbers are shown."""
+
+    metric_convention: str = Field(description="e.g. rgb,crop=4,8bit (gir_core.convention).")
+    metric_convention_text: str = Field(description="e.g. PSNR: RGB, 8-bit, 4-px border cropped.")
+    foreign_lines: str | None = Field(
+        description="Set when AR/ER are against imported foreign lines, with the reason."
+    )
+    real_world_max_side: int | None = Field(
+        description="Real-world inputs are downscaled to this side before the model (null: not)."
+    )
+
+    @classmethod
+    def of(cls, version: BenchmarkVersion) -> MeasurementRead:
+        """The version's convention, foreign-line mark and real-world input size."""
+        return cls(
+            metric_convention=version.convention.text,
+            metric_convention_text=version.convention.describe(),
+            foreign_lines=foreign_mark(version.foreign_lines),
+            real_world_max_side=version.real_world_max_side,
+        )
+
+
 class VersionDetail(VersionRead):
     """One version with what it measures and on which image sets."""
 
     max_side: int | None = Field(description="GT images were downscaled to this side; or none.")
-    metric_convention: str = Field(description="How PSNR is measured, e.g. rgb,crop=4,8bit.")
-    metric_convention_text: str = Field(description="The same in words.")
-    real_world_max_side: int | None = Field(
-        description="Real-world inputs are downscaled to this side before the model; or none."
-    )
-    foreign_lines: str | None = Field(
-        description="Set when AR/ER are against imported foreign lines, with the reason."
-    )
+    measurement: MeasurementRead
     metric_settings: dict[str, Any]
     image_sets: list[ImageSetRead]
 
@@ -119,10 +135,7 @@ class VersionDetail(VersionRead):
         return cls(
             **VersionRead.of(version).model_dump(),
             max_side=version.max_side,
-            metric_convention=version.convention.text,
-            metric_convention_text=version.convention.describe(),
-            real_world_max_side=version.real_world_max_side,
-            foreign_lines=foreign_mark(version.foreign_lines),
+            measurement=MeasurementRead.of(version),
             metric_settings=version.metric_settings,
             image_sets=[ImageSetRead.of(s) for s in version_sets(version)],
         )

@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
-from app.benchmarks.provenance import foreign_mark
+from app.benchmarks.schemas import MeasurementRead
 from app.errors import NotFound
 from app.storage import get_storage
 from app.submissions.models import RealWorldResultRow, Summary, TaskResultRow
 from app.submissions.schemas import (
-    MeasurementRead,
     RealWorldResultRead,
     SubmissionResults,
     SummaryRead,
@@ -51,17 +50,6 @@ def _task_read(row: TaskResultRow, line: VersionTask, task: TaskDef) -> TaskResu
     )
 
 
-def measurement(version: BenchmarkVersion) -> MeasurementRead:
-    """How ``version`` measures: its metric convention, foreign-line mark, real-world size."""
-    convention = version.convention
-    return MeasurementRead(
-        metric_convention=convention.text,
-        metric_convention_text=convention.describe(),
-        foreign_lines=foreign_mark(version.foreign_lines),
-        real_world_max_side=version.real_world_max_side,
-    )
-
-
 def submission_results(
     *, session: Session, viewer: User | None, submission_id: int
 ) -> SubmissionResults:
@@ -90,7 +78,7 @@ def submission_results(
         submission_id=submission_id,
         status=submission.status,  # type: ignore[arg-type]
         benchmark_version=version.name if version is not None else None,
-        measurement=measurement(version) if version is not None else None,
+        measurement=MeasurementRead.of(version) if version is not None else None,
         tasks=[_task_read(*row) for row in tasks],
         real_world=[
             RealWorldResultRead(

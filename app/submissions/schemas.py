@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.benchmarks.schemas import MeasurementRead
+
 Visibility = Literal["public", "private"]
 Status = Literal["queued", "validating", "running", "scored", "failed", "cancelled"]
 Format = Literal["onnx", "torchscript"]
@@ -216,19 +218,6 @@ class RealWorldResultRead(BaseModel):
     mean_niqe: float | None
     niqe: list[float | None]
     seconds: float
-
-
-class MeasurementRead(BaseModel):
-    """How the benchmark version measures (#10): say it wherever its numbers are shown."""
-
-    metric_convention: str = Field(description="e.g. rgb,crop=4,8bit (gir_core.convention).")
-    metric_convention_text: str = Field(description="e.g. PSNR: RGB, 8-bit, 4-px border cropped.")
-    foreign_lines: str | None = Field(
-        description="Set when AR/ER are against imported foreign lines, with the reason."
-    )
-    real_world_max_side: int | None = Field(
-        description="Real-world inputs are downscaled to this side before the model (null: not)."
-    )
 
 
 class SubmissionResults(BaseModel):

@@ -518,9 +518,12 @@ def test_api_tasks_and_versions_never_show_hidden_specs(
     assert detail.json()["image_sets"][0]["name"] == gt.name
     assert detail.json()["image_sets"][0]["images"] == 7
     assert "seed" not in detail.json()
-    assert detail.json()["metric_convention"] == "rgb,crop=4,8bit"
-    assert detail.json()["metric_convention_text"] == "PSNR: RGB, 8-bit, 4-px border cropped"
-    assert (detail.json()["real_world_max_side"], detail.json()["foreign_lines"]) == (None, None)
+    assert detail.json()["measurement"] == {
+        "metric_convention": "rgb,crop=4,8bit",
+        "metric_convention_text": "PSNR: RGB, 8-bit, 4-px border cropped",
+        "foreign_lines": None,
+        "real_world_max_side": None,
+    }
     for response in (page, listing, detail, client.get("/api/v1/tasks?version=v1")):
         for spec in hidden_specs:
             assert spec not in response.text
