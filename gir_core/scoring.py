@@ -24,11 +24,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.contract import check_output
+from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
+from gir_core.convention import MetricConvention
 from gir_core.degradations import DepthSource, SnowSource
 from gir_core.errors import ContractError, ParameterError
 from gir_core.images import centre_box, load_image, read_png_u8
 from gir_core.imaging import quantize, to_float, to_uint8
-from gir_core.metrics import niqe, psnr, ssim
+from gir_core.metrics import niqe
 from gir_core.sandbox import SandboxedModel
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
@@ -62,7 +64,12 @@ class RealWorldSet:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """Everything scoring needs: GT images, tasks, seed, cache, real-world sets."""
+    """Everything scoring needs: GT images, tasks, seed, cache, real-world sets, and how to
+    measure (the version's metric convention; the authors' unless said otherwise).
+
+    ``real_world_max_side``: real-world inputs larger than this are downscaled *before* the model
+    (None: full size); NIQE is always computed on the output at the size the model produced.
+    """
 
     gt_images: tuple[Path, ...]
     tasks: tuple[BenchmarkTask, ...]
@@ -73,6 +80,8 @@ class Benchmark:
     depth_source: DepthSource | None = None
     snow_source: SnowSource | None = None
     example_crop: int | None = EXAMPLE_CROP
+    convention: MetricConvention = DEFAULT_CONVENTION
+    real_world_max_side: int | None = None
 
     def __post_init__(self) -> None:
         keys = [task.key for task in self.tasks]
@@ -165,9 +174,10 @@ def _prefetched(pool: ThreadPoolExecutor, loads: Iterable[Callable[[], _T]]) -> 
         yield future.result()
 
 
-def _full_reference(output: NDArray[np.float32], gt: NDArray[np.float32]) -> tuple[float, ...]:
-    restored = quantize(output)
-    return float(psnr(restored, gt)), float(ssim(restored, gt))
+def _full_reference(
+    output: NDArray[np.float32], gt: NDArray[np.float32], convention: MetricConvention
+) -> tuple[float, ...]:
+    return convention.measure(output, gt)
 
 
 def _no_reference(output: NDArray[np.float32]) -> tuple[float, ...]:
@@ -199,18 +209,19 @@ def _score_task(
     item: BenchmarkTask,
     inputs: Iterable[NDArray[np.float32]],
     gts: Sequence[NDArray[np.float32]],
-    example_crop: int | None,
+    bench: Benchmark,
 ) -> TaskResult:
     futures, seconds = [], 0.0
     example: Future[Example] | None = None
     for index, (image, gt) in enumerate(zip(inputs, gts, strict=True)):
         output, spent = _restore(pipe, image, item.key)
         seconds += spent
-        futures.append(pipe.metrics.submit(_full_reference, output, gt))
+        futures.append(pipe.metrics.submit(_full_reference, output, gt, bench.convention))
         # Hidden inputs must never leave scoring: only public tasks get an example. Cropping runs
         # beside the metrics so the model's next image is not delayed.
-        if index == 0 and example_crop is not None and item.kind == "representative":
-            example = pipe.metrics.submit(_example, image, output, gt, example_crop)
+        crop = bench.example_crop
+        if index == 0 and crop is not None and item.kind == "representative":
+            example = pipe.metrics.submit(_example, image, output, gt, crop)
     values = [future.result() for future in futures]
     return TaskResult(
         key=item.key,
@@ -248,9 +259,9 @@ def score(
             sandbox.start()
         with ThreadPoolExecutor(2) as metrics, ThreadPoolExecutor(1) as loader:
             pipe = _Pipeline(sandbox, metrics, loader)
-            yield from _score_tasks(pipe, todo, records, gts, progress, benchmark.example_crop)
+            yield from _score_tasks(pipe, todo, records, gts, progress, benchmark)
             for real in rest:
-                yield _score_real_world(pipe, real, benchmark.max_side)
+                yield _score_real_world(pipe, real, benchmark.real_world_max_side)
     finally:
         if owned:
             sandbox.close()
@@ -280,7 +291,7 @@ def _score_tasks(
     records: dict[tuple[int, str], Path],
     gts: Sequence[NDArray[np.float32]],
     progress: Progress | None,
-    example_crop: int | None,
+    bench: Benchmark,
 ) -> Iterator[TaskResult]:
     def loads() -> Iterator[Callable[[], NDArray[np.float32]]]:
         for item in todo:
@@ -291,7 +302,7 @@ def _score_tasks(
     stream = _prefetched(pipe.loader, loads())
     for done, item in enumerate(todo, start=1):
         inputs = (next(stream) for _ in gts)
-        yield _score_task(pipe, item, inputs, gts, example_crop)
+        yield _score_task(pipe, item, inputs, gts, bench)
         if progress is not None:
             progress(done, len(todo), item.key)
 

@@ -24,6 +24,7 @@ from app.queue import (
 )
 from app.settings import get_settings
 from app.storage import get_storage
+from gir_core.convention import AUTHORS, MetricConvention
 from worker import pipeline
 from worker.plan import prepare_inputs, scoring_plan
 from worker.reconcile import reconcile as reconcile_pass
@@ -48,14 +49,19 @@ def reconcile() -> None:
     reconcile_pass()
 
 
-def train_lines(task_key: str, profile: str) -> None:
-    """Train and record the acceptance and excellence lines of one pool task."""
+def train_lines(task_key: str, profile: str, convention: str = AUTHORS.text) -> None:
+    """Train and record the acceptance and excellence lines of one pool task, measured with
+    ``convention`` (the metric convention of the version they are for; the authors' default)."""
     # Lazy: training pulls in torch, which scoring workers never need in their own process.
     from app.benchmarks.lines import train_lines as train_task_lines
 
     with new_session() as session:
         trained = train_task_lines(
-            session=session, task_key=task_key, profile=profile, device=_torch_device()
+            session=session,
+            task_key=task_key,
+            profile=profile,
+            device=_torch_device(),
+            convention=MetricConvention.parse(convention),
         )
     log.info("lines of task %s: acceptance %.2f dB, excellence %.2f dB", trained.task_key,
              trained.acceptance_psnr, trained.excellence_psnr)  # fmt: skip

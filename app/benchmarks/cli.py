@@ -13,15 +13,18 @@ from typing import Annotated
 import typer
 
 from app.benchmarks import images as image_service
+from app.benchmarks import line_import, provenance, service, versions
 from app.benchmarks import lines as line_service
-from app.benchmarks import service, versions
 from app.benchmarks.models import TaskDef
 from app.benchmarks.quality import task_marks
 from app.db import new_session
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
+from gir_core.convention import AUTHORS, MetricConvention
+from gir_core.errors import GirError
 from gir_core.hidden import DEFAULT_PER_ORDER
 from gir_core.images import list_images
 from gir_core.line_quality import line_problems
+from gir_core.tasks import DEGRADATION_VERSION
 
 images_app = typer.Typer(help="Image sets: ground truth, real-world, line training.")
 tasks_app = typer.Typer(help="The task pool: representative and hidden tasks.")
@@ -191,12 +194,14 @@ def _format_line(value: float | None) -> str:
 
 @lines_app.command("show")
 def show_lines() -> None:
-    """Show every task's lines and where they came from (no specs)."""
+    """Show every task's lines, where they came from and their provenance (no specs)."""
     with new_session() as session:
+        tasks = service.list_tasks(session=session)
+        records = provenance.current_records(session=session, task_ids=[t.id for t in tasks])
         typer.echo(
             f"{'task':>5}  {'kind':<14} k  {'input':>6}  {'accept':>6}  {'excel':>6}  source"
         )
-        for t in service.list_tasks(session=session):
+        for t in tasks:
             acc, exc = _format_line(t.acceptance_psnr), _format_line(t.excellence_psnr)
             given = _format_line(t.input_psnr)
             marks = "".join(f"  [{mark}]" for mark in task_marks(t))
@@ -204,16 +209,50 @@ def show_lines() -> None:
                 f"{t.key:>5}  {t.kind:<14} {t.order}  {given}  {acc}  {exc}  "
                 f"{t.line_source or '-'}{marks}"
             )
+            for kind in ("acceptance", "excellence"):
+                record = records.get((t.id, kind))
+                if record is not None:
+                    typer.echo(f"{'':>7}{kind}: {provenance.describe(record)}")
+        try:
+            gt = image_service.current_gt_set(session=session)
+        except NotFound:
+            return
+        typer.echo(
+            f"lines must fit: gt_hash {provenance.set_hash(gt)} (GT set {gt.name!r}), "
+            f"degradation_version {DEGRADATION_VERSION}, seed GIR_HIDDEN_SEED"
+        )
+
+
+ConventionOpt = Annotated[
+    str,
+    typer.Option("--convention", help="Metric convention of the version, e.g. rgb,crop=4,8bit."),
+]
+
+
+def _convention(text: str) -> MetricConvention:
+    try:
+        return MetricConvention.parse(text)
+    except GirError as error:
+        raise Invalid(str(error)) from None
 
 
 @lines_app.command("import")
 def import_lines(
-    csv_path: Annotated[Path, typer.Argument(help="CSV: task_id,acceptance_psnr,excellence_psnr")],
+    csv_path: Annotated[Path, typer.Argument(help="CSV: " + ",".join(line_import.HEADER))],
+    foreign: Annotated[
+        str | None,
+        typer.Option("--foreign", help="Import lines that do not fit anyway, saying why."),
+    ] = None,
+    convention: ConventionOpt = AUTHORS.text,
 ) -> None:
-    """Set lines from a CSV whose task_id column holds the pool's task keys (all or nothing)."""
+    """Set lines from a CSV with their provenance (all or nothing); lines measured on other
+    images, degradations, seed or convention are refused unless --foreign gives a reason."""
     with new_session() as session:
-        updated = line_service.import_lines(session=session, path=csv_path)
-    typer.echo(f"imported lines for {len(updated)} tasks")
+        updated = line_import.import_lines(
+            session=session, path=csv_path, foreign=foreign, convention=_convention(convention)
+        )
+    mark = f" as foreign lines ({foreign})" if foreign else ""
+    typer.echo(f"imported lines for {len(updated)} tasks{mark}")
 
 
 @lines_app.command("train")
@@ -229,10 +268,12 @@ def train(
     ] = False,
     device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
     threads: Annotated[int | None, typer.Option(min=1, help="Torch CPU threads.")] = None,
+    convention: ConventionOpt = AUTHORS.text,
 ) -> None:
     """Train and measure the acceptance and excellence lines (ONNX models kept in storage)."""
     if (task is None) == (not every):
         raise Invalid("give either --task KEY or --all")
+    measured = _convention(convention)
     with new_session() as session:
         pool = service.list_tasks(session=session)
         if every:
@@ -240,7 +281,12 @@ def train(
         else:
             keys = [service.get_task(session=session, key=task or "").key]
     trained = line_service.train_many(
-        keys, profile=profile, device=device, train_set=train_set, num_threads=threads
+        keys,
+        profile=profile,
+        device=device,
+        train_set=train_set,
+        num_threads=threads,
+        convention=measured,
     )
     with typer.progressbar(length=len(keys), label="training lines") as bar:
         for done in trained:
@@ -257,6 +303,13 @@ def train(
 def freeze(
     name: Annotated[str, typer.Argument(help="New version name, e.g. 'v1'.")],
     activate: Annotated[bool, typer.Option("--activate", help="Also activate it.")] = False,
+    convention: ConventionOpt = AUTHORS.text,
+    real_max_side: Annotated[
+        int | None,
+        typer.Option(
+            "--real-max-side", help="Downscale real-world inputs to this side before the model."
+        ),
+    ] = None,
     allow_weak_lines: Annotated[
         bool,
         typer.Option(
@@ -277,6 +330,8 @@ def freeze(
             session=session,
             name=name,
             activate=activate,
+            convention=_convention(convention),
+            real_world_max_side=real_max_side,
             allow_weak_lines=allow_weak_lines,
             public_gt=public_gt,
             refuse_public=True,
@@ -284,11 +339,15 @@ def freeze(
         )
         counts = versions.version_counts(version)
         state = "active" if version.is_active else "inactive"
+        measured = version.convention.describe()
+        foreign = version.foreign_lines
     typer.echo(
         f"froze {name} ({state}): {counts.tasks['representative']} representative + "
         f"{counts.tasks['hidden']} hidden tasks, {counts.images['gt']} GT and "
-        f"{counts.images['real']} real-world images"
+        f"{counts.images['real']} real-world images; {measured}"
     )
+    if foreign:
+        typer.echo(f"AR/ER of {name} are against foreign lines: {foreign}")
 
 
 @versions_app.command("activate")
@@ -308,5 +367,7 @@ def list_all() -> None:
             mark = "*" if version.is_active else " "
             typer.echo(
                 f"{mark} {version.name:<20} {version.created_at:%Y-%m-%d %H:%M}  "
-                f"tasks {sum(counts.tasks.values()):>3}  GT images {counts.images['gt']:>4}"
+                f"tasks {sum(counts.tasks.values()):>3}  GT images {counts.images['gt']:>4}  "
+                f"{version.metric_convention}"
+                + (f"  FOREIGN LINES: {version.foreign_lines}" if version.foreign_lines else "")
             )

@@ -43,8 +43,7 @@ from app.submissions.service import create_submission
 from app.submissions.upload import ReceivedUpload
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.images import load_image, read_png_u8
-from gir_core.imaging import quantize, to_float
-from gir_core.metrics import psnr, ssim
+from gir_core.imaging import to_float
 from gir_core.runners import RunOptions, load_runner, restore
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
@@ -208,6 +207,7 @@ def _measure(
     )
     inputs = {(record.image_index, record.task_id): record.path for record in made.records}
     options = RunOptions(device="cpu", threads=threads or os.cpu_count() or 1)
+    convention = version.convention  # measured exactly as the lines and submissions are
     results: dict[LineKind, dict[str, _Measured]] = {kind: {} for kind in kinds}
     for done, (key, task) in enumerate(frozen, start=1):
         images = [to_float(read_png_u8(inputs[(i, task.id)])) for i in range(len(gts))]
@@ -215,11 +215,12 @@ def _measure(
             model = storage.local_path(line_model_key(key, kind)).read_bytes()
             runner = load_runner(model, options, "onnx")
             started = time.perf_counter()
-            outputs = [quantize(restore(runner, image, options)) for image in images]
+            outputs = [restore(runner, image, options) for image in images]
             seconds = time.perf_counter() - started
+            measured = [convention.measure(out, gt) for out, gt in zip(outputs, gts, strict=True)]
             results[kind][key] = _Measured(
-                psnr=tuple(float(psnr(out, gt)) for out, gt in zip(outputs, gts, strict=True)),
-                ssim=tuple(float(ssim(out, gt)) for out, gt in zip(outputs, gts, strict=True)),
+                psnr=tuple(value for value, _ in measured),
+                ssim=tuple(value for _, value in measured),
                 seconds=seconds,
             )
         if show is not None:

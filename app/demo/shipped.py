@@ -27,6 +27,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,14 +35,13 @@ from sqlalchemy.orm import Session
 
 from gir_core import __version__
 from gir_core.baselines import KINDS, LineKind, get_profile, network_name, train_line
-from gir_core.baselines.data import image_digest
 from gir_core.baselines.options import TrainingOptions
 from gir_core.convention import AUTHORS, MetricConvention
 from gir_core.degradations.depth import proxy_depth
 from gir_core.demo import DEMO_IMAGES, DemoImage, demo_crop_box
 from gir_core.errors import ImageError
 from gir_core.hidden import hidden_tasks
-from gir_core.images import crop_to_multiple, load_image_u8
+from gir_core.images import crop_to_multiple, encode_png, load_image_u8
 from gir_core.imaging import to_float
 from gir_core.tasks import DEGRADATION_VERSION, Task, representative_tasks
 
@@ -76,10 +76,12 @@ COLUMNS = tuple(f.name for f in fields(LineRow))
 
 
 def set_hash(images: Iterable[NDArray[np.uint8]]) -> str:
-    """SHA-256 over the pixel digests of a set's images in order (file encodings ignored)."""
+    """The set hash :func:`app.benchmarks.provenance.set_hash` gives these pixels once stored
+    as a set (position and SHA-256 of each stored PNG), computed without a database."""
     digest = hashlib.sha256()
-    for image in images:
-        digest.update(image_digest(image).encode())
+    for position, image in enumerate(images):
+        stored = hashlib.sha256(encode_png(image)).hexdigest()
+        digest.update(f"{position}:{stored}\n".encode())
     return digest.hexdigest()
 
 
@@ -162,7 +164,7 @@ def train_one(job: _Job, convention: MetricConvention = AUTHORS) -> tuple[float,
         seed=TRAIN_SEED,
         benchmark_seed=job.hidden_seed,
         num_threads=1,
-        metric=lambda out, gt: convention.psnr(convention.prepare(out), gt),
+        convention=convention,
         options=TrainingOptions(producers=0),
     )
     return result.psnr, result.input_psnr
@@ -185,7 +187,7 @@ def _row(
         iterations=profile.for_kind(job.kind).iterations,
         train_set_hash=train_hash,
         train_seed=TRAIN_SEED,
-        code_version=f"gir_core {__version__}",
+        code_version=f"gir-bench {__version__}",
         created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
 
@@ -291,6 +293,18 @@ def mismatch(have: LineRow | None, want: LineRow) -> str | None:
     return None
 
 
+def _record(task_id: int, row: LineRow, source: str) -> Any:
+    """The provenance record of a shipped line, as ``lines import`` stores one."""
+    from app.benchmarks.models import LineRecord
+
+    return LineRecord(
+        task_id=task_id,
+        source=source,
+        made_at=datetime.strptime(row.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+        **{name: getattr(row, name) for name in COLUMNS if name not in {"task", "created_at"}},
+    )
+
+
 def import_shipped(
     session: Session, profile: str, train_set: str, path: Path = SHIPPED
 ) -> tuple[int, str]:
@@ -299,7 +313,8 @@ def import_shipped(
     Returns (tasks imported, why the others were not: empty when all were). A task is imported
     only when both its lines match; the rest are left for training.
     """
-    from app.benchmarks.images import current_gt_set, get_image_set, read_set_u8
+    from app.benchmarks import provenance
+    from app.benchmarks.images import current_gt_set, get_image_set
     from app.benchmarks.service import list_tasks
     from app.settings import get_settings
 
@@ -309,8 +324,8 @@ def import_shipped(
     seed = get_settings().hidden_seed
     pool = [t for t in list_tasks(session=session) if t.excellence_psnr is None]
     wanted = dict(demo_pool(seed))
-    gt_hash = set_hash(read_set_u8(current_gt_set(session=session)))
-    train_hash = set_hash(read_set_u8(get_image_set(session=session, name=train_set)))
+    gt_hash = provenance.set_hash(current_gt_set(session=session))
+    train_hash = provenance.set_hash(get_image_set(session=session, name=train_set))
     reasons, imported = [], 0
     for task in pool:
         if task.key not in wanted or wanted[task.key].id != task.task_hash:
@@ -324,9 +339,12 @@ def import_shipped(
         if any(found):
             reasons += [reason for reason in found if reason]
             continue
+        source = f"shipped:{path.name}"[:120]
+        for kind in KINDS:
+            session.add(_record(task.id, rows[(task.key, kind)], source))
         task.acceptance_psnr = rows[(task.key, "acceptance")].psnr
         task.excellence_psnr = rows[(task.key, "excellence")].psnr
-        task.line_source = f"shipped:{path.name}"[:120]
+        task.line_source = source
         imported += 1
     session.commit()
     shown = "; ".join(reasons[:3]) + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")

@@ -92,6 +92,16 @@ class LeaderboardPage(BaseModel):
     """A page of the board for one benchmark version (null before any version is active)."""
 
     version: str | None
+    metric_convention: str | None = Field(
+        default=None, description="The version's metric convention, e.g. rgb,crop=4,8bit."
+    )
+    metric_convention_text: str | None = Field(
+        default=None, description="The same in words, e.g. PSNR: RGB, 8-bit, 4-px border cropped."
+    )
+    foreign_lines: str | None = Field(
+        default=None,
+        description="Set when AR/ER are measured against imported foreign lines, with the reason.",
+    )
     sort: SortKey
     order: Literal["asc", "desc"]
     total: int

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion, VersionTask
+from app.benchmarks.provenance import foreign_mark
 from app.errors import NotFound
 from app.leaderboard import cache
 from app.leaderboard.schemas import (
@@ -34,6 +35,7 @@ from app.leaderboard.schemas import (
 )
 from app.submissions.models import Submission, Summary
 from app.submissions.service import submission_url
+from gir_core.convention import MetricConvention
 from gir_core.line_quality import weak_lines
 
 ASCENDING_BY_DEFAULT = frozenset({"rank", "name", "owner", "format"})
@@ -151,6 +153,8 @@ class _Found:
     id: int
     name: str
     state: tuple[str, str] | None
+    convention: MetricConvention
+    foreign_lines: str | None
 
 
 def _version(session: Session, name: str | None) -> _Found | None:
@@ -159,9 +163,13 @@ def _version(session: Session, name: str | None) -> _Found | None:
     condition = BenchmarkVersion.is_active if name is None else BenchmarkVersion.name == name
     state = cache.state_column(session)
     extra = [state.label("state")] if state is not None else []
-    found = session.execute(
-        select(BenchmarkVersion.id, BenchmarkVersion.name, *extra).where(condition)
-    ).one_or_none()
+    columns = (
+        BenchmarkVersion.id,
+        BenchmarkVersion.name,
+        BenchmarkVersion.metric_convention,
+        BenchmarkVersion.foreign_lines,
+    )
+    found = session.execute(select(*columns, *extra).where(condition)).one_or_none()
     if found is None:
         if name is not None:
             raise NotFound(f"there is no benchmark version named {name!r}")
@@ -169,7 +177,8 @@ def _version(session: Session, name: str | None) -> _Found | None:
     board_state = found.state if state is not None else None
     database = cache.database_of(session.get_bind())
     key = (database, board_state) if board_state is not None else None
-    return _Found(found.id, found.name, key)
+    convention = MetricConvention.parse(found.metric_convention)
+    return _Found(found.id, found.name, key, convention, found.foreign_lines)
 
 
 def _select_rows(
@@ -209,6 +218,9 @@ def _page(session: Session, query: LeaderboardQuery, version: _Found | None) -> 
     public, weak = _line_quality(session, version.id) if version is not None else (False, 0)
     return LeaderboardPage(
         version=version.name if version is not None else None,
+        metric_convention=version.convention.text if version is not None else None,
+        metric_convention_text=version.convention.describe() if version is not None else None,
+        foreign_lines=foreign_mark(version.foreign_lines) if version is not None else None,
         sort=query.sort,
         order=direction(query),
         total=total,

@@ -16,10 +16,8 @@ from gir_core.baselines.data import PatchSampler, check_disjoint, image_digest
 from gir_core.baselines.export import export_onnx
 from gir_core.baselines.lines import (
     LineResult,
-    Metric,
     degrade_test_images,
     evaluate,
-    plain_psnr,
     restore,
     train_line,
 )
@@ -53,7 +51,6 @@ __all__ = [
     "LineKind",
     "LineResult",
     "LogEntry",
-    "Metric",
     "PatchSampler",
     "TrainingOptions",
     "TrainingProfile",
@@ -71,7 +68,6 @@ __all__ = [
     "network_name",
     "options_from_env",
     "parameter_count",
-    "plain_psnr",
     "restore",
     "select_device",
     "train_line",

@@ -1,10 +1,9 @@
 """Train one line (acceptance or excellence) for one task and measure it on the test images.
 
 A line is the mean test PSNR of a network trained on that single task (SPEC §2.2): the output is
-clipped to [0, 1] and quantised to 8 bit before the PSNR against the ground truth. The PSNR is
-the benchmark version's metric convention (passed in as ``metric``; the authors' is RGB, 8 bit,
-4 pixels cropped from every side), the same one that scores submissions, so the comparison is
-like for like. The degraded input is measured with the same metric: a line must beat it.
+clipped to [0, 1] and quantised to 8 bit before the PSNR against the ground truth, under the
+benchmark version's metric convention (:mod:`gir_core.convention`, the authors' RGB/crop 4 by
+default) — the convention that scores submissions, so the comparison is like for like.
 
 Test inputs follow the benchmark convention ``task.apply(gt, benchmark_seed, image_index=i)``;
 callers with special depth or snow sources pass ready-made (degraded, ground truth) pairs instead.
@@ -13,7 +12,7 @@ callers with special depth or snow sources pass ready-made (degraded, ground tru
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,23 +34,20 @@ from gir_core.baselines.training import (
     fit,
     torch_threads,
 )
+from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
+from gir_core.convention import MetricConvention
 from gir_core.degradations import ImageContext
 from gir_core.errors import ParameterError
 from gir_core.imaging import FloatImage, check_image, quantize
-from gir_core.metrics import psnr
 from gir_core.tasks import Task
 
 Pair = tuple[FloatImage, FloatImage]
 """(degraded input, ground truth)."""
 
 
-Metric = Callable[[FloatImage, FloatImage], float]
-"""(output, ground truth) → PSNR in dB under a metric convention (rounding included)."""
-
-
-def plain_psnr(output: FloatImage, truth: FloatImage) -> float:
-    """RGB PSNR of the 8-bit output without a border crop (the convention of version 1)."""
-    return float(psnr(quantize(output), truth))
+def _psnr(output: FloatImage, truth: FloatImage, convention: MetricConvention) -> float:
+    """The benchmark's headline PSNR under the version's convention."""
+    return convention.psnr(convention.prepare(output), truth)
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,11 +103,14 @@ def restore(model: nn.Module, image: FloatImage, device: torch.device) -> FloatI
 
 
 def evaluate(
-    model: nn.Module, pairs: Sequence[Pair], device: torch.device, metric: Metric = plain_psnr
+    model: nn.Module,
+    pairs: Sequence[Pair],
+    device: torch.device,
+    convention: MetricConvention = DEFAULT_CONVENTION,
 ) -> list[float]:
     """Per-pair PSNR of the model's quantised output against the ground truth."""
     model.eval()
-    return [metric(restore(model, degraded, device), truth) for degraded, truth in pairs]
+    return [_psnr(restore(model, degraded, device), truth, convention) for degraded, truth in pairs]
 
 
 def _test_pairs(
@@ -160,7 +159,7 @@ def train_line(
     device: str | torch.device = "cpu",
     num_threads: int | None = None,
     train_contexts: Sequence[ImageContext] | None = None,
-    metric: Metric = plain_psnr,
+    convention: MetricConvention = DEFAULT_CONVENTION,
     options: TrainingOptions | None = None,
     checkpoints: CheckpointStore | None = None,
 ) -> LineResult:
@@ -183,7 +182,7 @@ def train_line(
             when other processes share the CPUs: torch's threads spin while waiting, and on an
             oversubscribed two-core machine training ran 2-10× slower.
         train_contexts: per-training-image depth/snow sources for weather-first tasks.
-        metric: the version's PSNR convention (default: RGB, 8 bit, no crop).
+        convention: how the line is measured: the benchmark version's metric convention.
         options: hardware options (device, autocast, producers, checkpoint period); when given,
             its device wins over ``device``.
         checkpoints: where to keep checkpoints; a run that finds one there resumes from it.
@@ -221,14 +220,14 @@ def train_line(
     with torch_threads(num_threads):
         record = fit(model, sampler, chosen, kind=kind, seed=seed, options=opts,
                      progress=progress, checkpoints=checkpoints)  # fmt: skip
-        psnrs = evaluate(model, pairs, opts.device, metric)
+        psnrs = evaluate(model, pairs, opts.device, convention)
     written = export_onnx(model, onnx_path) if onnx_path is not None else None
     return LineResult(
         task=str(task),
         kind=kind,
         psnr=float(np.mean(psnrs)),
         psnrs=tuple(psnrs),
-        input_psnr=float(np.mean([metric(degraded, truth) for degraded, truth in pairs])),
+        input_psnr=float(np.mean([_psnr(d, truth, convention) for d, truth in pairs])),
         record=record,
         onnx_path=written,
         model=model,

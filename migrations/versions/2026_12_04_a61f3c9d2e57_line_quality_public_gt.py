@@ -1,7 +1,7 @@
 """line quality and public ground truth: input PSNR next to the lines, gt_public on versions
 
 Revision ID: a61f3c9d2e57
-Revises: c3e8f1a90b27
+Revises: e81f3c9d2a64
 Create Date: 2026-12-04 05:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a61f3c9d2e57"
-down_revision: str | None = "c3e8f1a90b27"
+down_revision: str | None = "e81f3c9d2a64"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,14 +17,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.benchmarks import images, lines, moderation, service, versions
+from app.benchmarks import (
+    images,
+    line_import,
+    lines,
+    moderation,
+    provenance,
+    service,
+    versions,
+)
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.errors import Conflict, Invalid, NotFound
 from app.submissions.models import Submission, Summary, TaskResultRow
+from gir_core.baselines import get_profile
 from gir_core.demo import DEMO_IMAGES, write_demo_images
 from gir_core.hidden import hidden_tasks
 from gir_core.images import file_sha256, read_png_u8
-from gir_core.tasks import Task, representative_tasks
+from gir_core.tasks import DEGRADATION_VERSION, Task, representative_tasks
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +222,9 @@ def test_import_lines_sets_values_and_source_all_or_nothing(
         "task_id,kind,acceptance_psnr,excellence_psnr\n1,representative,30.5,32\n"
         "h01,hidden,20,21.25\n"
     )
-    updated = lines.import_lines(session=session, path=good)
+    with pytest.raises(Invalid, match="lacks the provenance columns task, psnr, gt_hash"):
+        line_import.import_lines(session=session, path=good)
+    updated = line_import.import_lines(session=session, path=good, foreign="paper")
     assert [(t.key, t.acceptance_psnr, t.excellence_psnr) for t in updated] == [
         ("1", 30.5, 32.0),
         ("h01", 20.0, 21.25),
@@ -222,11 +233,11 @@ def test_import_lines_sets_values_and_source_all_or_nothing(
     bad = tmp_path / "bad.csv"
     bad.write_text("task_id,acceptance_psnr,excellence_psnr\n1,1,2\n7,1,2\nh9,1,2\n")
     with pytest.raises(Invalid, match="names task keys not in the pool: 7, h9"):
-        lines.import_lines(session=session, path=bad)
+        line_import.import_lines(session=session, path=bad, foreign="paper")
     swapped = tmp_path / "swapped.csv"
     swapped.write_text("task_id,kind,acceptance_psnr,excellence_psnr\n1,hidden,1,2\n")
     with pytest.raises(Invalid, match="task 1 is representative in the pool, not hidden"):
-        lines.import_lines(session=session, path=swapped)
+        line_import.import_lines(session=session, path=swapped, foreign="paper")
     assert service.get_task(session=session, key="1").acceptance_psnr == 30.5
 
 
@@ -255,6 +266,22 @@ def test_train_lines_on_demo_regions_outside_the_test_crops(
         onnx_file = storage_dir / lines.line_model_key(task.key, kind)
         assert onnx_file.stat().st_size > 1000
     assert [m.kind for m in lines.line_models(session=session)] == ["acceptance", "excellence"]
+    records = provenance.current_records(session=session, task_ids=[task.id])
+    acceptance, excellence = records[(task.id, "acceptance")], records[(task.id, "excellence")]
+    assert acceptance.psnr == done.acceptance_psnr and excellence.psnr == done.excellence_psnr
+    for record in (acceptance, excellence):
+        assert record.gt_hash == provenance.set_hash(gt) and len(record.gt_hash) == 64
+        assert record.degradation_version == DEGRADATION_VERSION and record.seed == 20231
+        assert record.metric_convention == "rgb,crop=4,8bit"
+        assert (record.profile, record.train_seed) == ("tiny", 0)
+        assert record.iterations == get_profile("tiny").iterations
+        assert record.train_set_hash == provenance.demo_regions_hash(gt)
+        assert record.code_version == "gir-bench 0.1.0" and record.made_at is not None
+        assert record.source == "trained:tiny" and record.foreign_reason is None
+    assert acceptance.network != excellence.network and "parameters" in acceptance.network
+    # The line is measured with the convention: 4 px cropped, as submissions will be.
+    version = versions.freeze_version(session=session, name="trained")
+    assert version.tasks[0].acceptance_record is acceptance
 
 
 def test_training_refuses_a_non_demo_gt_set_without_training_images(
@@ -304,7 +331,9 @@ def test_freeze_copies_tasks_lines_sets_and_settings(
     ]
     assert {link.image_set.name for link in version.image_sets} == {gt.name, real.name}
     assert version.is_active and version.seed == 20231 and version.max_side is None
-    assert version.metric_settings["psnr"].startswith("rgb, no crop, pyiqa")
+    assert version.metric_convention == "rgb,crop=4,8bit"  # the authors', by default
+    assert version.convention.describe() == "PSNR: RGB, 8-bit, 4-px border cropped"
+    assert version.real_world_max_side is None and version.foreign_lines is None
     assert version.metric_settings["line_sources"] == ["imported:test.csv"]
     counts = versions.version_counts(version)
     assert counts.tasks == {"representative": 2, "hidden": 1}
@@ -492,6 +521,12 @@ def test_api_tasks_and_versions_never_show_hidden_specs(
     assert detail.json()["image_sets"][0]["name"] == gt.name
     assert detail.json()["image_sets"][0]["images"] == 7
     assert "seed" not in detail.json()
+    assert detail.json()["measurement"] == {
+        "metric_convention": "rgb,crop=4,8bit",
+        "metric_convention_text": "PSNR: RGB, 8-bit, 4-px border cropped",
+        "foreign_lines": None,
+        "real_world_max_side": None,
+    }
     for response in (page, listing, detail, client.get("/api/v1/tasks?version=v1")):
         for spec in hidden_specs:
             assert spec not in response.text

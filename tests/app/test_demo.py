@@ -114,10 +114,16 @@ def test_bootstrap_builds_an_active_version_with_lines(demo: Demo) -> None:
         assert version is not None and version.name == "demo-v2"
         frozen = session.scalars(select(VersionTask).filter_by(version_id=version.id)).all()
         keys = sorted(vt.task.key for vt in frozen)
-        assert keys == ["15", "3", "h01"]
+        assert keys == ["15", "3", "h01", "h02", "h03", "h04", "h05"]
+        hidden = sorted((vt.task.key, vt.task.order) for vt in frozen if vt.task.kind == "hidden")
+        assert [order for _, order in hidden] == [1, 2, 3, 4, 5]  # the stratified set, 1 per k
+        assert version.metric_convention == "rgb,crop=4,8bit"
         for vt in frozen:
             assert math.isfinite(vt.acceptance_psnr) and math.isfinite(vt.excellence_psnr)
             assert vt.task.line_source == "trained:tiny"
+            for record in (vt.acceptance_record, vt.excellence_record):
+                assert record is not None and record.metric_convention == "rgb,crop=4,8bit"
+                assert record.profile == "tiny" and record.foreign_reason is None
         sets = {s.name: s for s in session.scalars(select(ImageSet))}
         assert {s.role for s in sets.values()} == {"gt", "real", "train"}
         assert len(sets["demo"].images) == 7

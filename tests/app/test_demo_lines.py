@@ -9,11 +9,16 @@ authors' metric convention. ``python -m app.demo.shipped`` makes them again.
 
 from __future__ import annotations
 
+import uuid
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 
+from app.benchmarks import images as image_service
+from app.benchmarks import provenance
 from app.demo.shipped import (
     COLUMNS,
     HIDDEN_PER_ORDER,
@@ -31,7 +36,9 @@ from app.demo.shipped import (
 )
 from gir_core.baselines import KINDS, get_profile
 from gir_core.convention import AUTHORS
+from gir_core.demo import write_demo_images
 from gir_core.generality import TaskLine, summarize
+from gir_core.images import encode_png, write_bytes_atomic
 from gir_core.imaging import to_float
 from gir_core.line_quality import weak_lines
 from gir_core.tasks import DEGRADATION_VERSION, Task
@@ -132,3 +139,20 @@ def test_the_identity_model_fails_essentially_every_demo_task() -> None:
     identity = summarize(task_lines, input_psnrs())
     assert identity.ar <= 0.05
     assert identity.er == 0.0
+
+
+def test_shipped_hashes_are_the_stored_sets_hashes(session: Session, tmp_path: Path) -> None:
+    """The producing command hashes pixels without a database; the demo's stored GT and
+    training sets must hash the same, or ``make demo`` would never import the shipped lines."""
+    write_demo_images(tmp_path / "gt", max_side=256)
+    gt = image_service.add_image_set(
+        session=session, folder=tmp_path / "gt", name=f"gt-{uuid.uuid4().hex[:8]}", role="gt"
+    )
+    assert provenance.set_hash(gt) == set_hash(demo_test_images())
+    train = demo_train_images(32)[:3]
+    for index, region in enumerate(train):
+        write_bytes_atomic(tmp_path / "train" / f"region-{index:02d}.png", encode_png(region))
+    stored = image_service.add_image_set(
+        session=session, folder=tmp_path / "train", name=f"tr-{uuid.uuid4().hex[:8]}", role="train"
+    )
+    assert provenance.set_hash(stored) == set_hash(train)

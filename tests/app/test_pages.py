@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.security import hash_password
-from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask
+from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
 from app.db import utcnow
 from app.settings import get_settings
-from app.submissions.models import Submission, Summary, TaskResultRow
+from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.overview import queue_overview
 from app.submissions.pipeline import stale_submissions
 
@@ -238,6 +238,48 @@ def test_the_tasks_page_lists_public_specs_only(client: TestClient, board: Board
     assert "blur + noise" in html and f"/tasks/1{board.suffix}/thumb.png" in html
     assert "rain + blur" not in html and f"h1{board.suffix}" in html
     assert client.get(f"/tasks/h1{board.suffix}/thumb.png").status_code == 404
+
+
+def test_pages_and_api_state_the_versions_metric_convention(
+    client: TestClient, board: Board, session: Session
+) -> None:
+    authors = "PSNR: RGB, 8-bit, 4-px border cropped"
+    for path in ("/", f"/submissions/{board.ids['A']}", "/tasks"):
+        html = client.get(path, headers=HTML).text
+        assert authors in html and "rgb,crop=4,8bit" in html, path
+    api = client.get(f"/api/v1/submissions/{board.ids['A']}/results").json()
+    assert api["measurement"] == {
+        "metric_convention": "rgb,crop=4,8bit",
+        "metric_convention_text": authors,
+        "foreign_lines": None,
+        "real_world_max_side": None,
+    }
+    version = session.scalar(select(BenchmarkVersion).where(BenchmarkVersion.is_active))
+    assert version is not None
+    real = ImageSet(name=f"real-{board.suffix}", role="real", label="old photo")
+    session.add(real)
+    session.flush()
+    session.add(
+        RealWorldResultRow(
+            submission_id=board.ids["A"], image_set_id=real.id, mean_niqe=5.0, niqe=[5.0],
+            seconds=1.0,
+        )
+    )  # fmt: skip
+    session.commit()
+    html = client.get(f"/submissions/{board.ids['A']}", headers=HTML).text
+    assert "inputs are given at full size" in html
+    version.metric_convention, version.foreign_lines = "rgb,crop=0,8bit", "paper Table C.1"
+    version.real_world_max_side = 512
+    session.commit()
+    html = client.get(f"/submissions/{board.ids['A']}", headers=HTML).text
+    assert "PSNR: RGB, 8-bit, no border crop" in html and authors not in html
+    assert "AR/ER here are against foreign lines: paper Table C.1." in html
+    assert "downscales real-world inputs to at most 512 px on the longer side before the model" in (
+        html
+    )
+    tasks = client.get("/tasks", headers=HTML).text
+    assert "against foreign lines: paper Table C.1" in tasks
+    assert "provenance unknown (recorded before provenance was kept)" in tasks
 
 
 # -- accounts, tokens, CSRF -----------------------------------------------------------------------
