@@ -6,15 +6,16 @@ It states that period for its GIR models and says all models share "the same lea
 training iterations"; it gives no separate schedule for the 200 line models, so the ``paper``
 profile assumes they used the same 500k iterations (one cosine period, no restarts).
 
-``demo`` keeps the recipe's shape but is sized so that ``make demo`` trains both lines of its 30
-tasks in about four and a half minutes on two CPU cores (~9 s a task): 300 iterations of 4
-patches of 24×24 (the paper's patches are 128×128, batches 8), a small excellence net (4 blocks of
-32 channels), and a larger starting learning rate (1000× fewer iterations leave no time to creep
-up from 2e-4). Many more, smaller steps beat fewer large ones at this budget. The price is line
-quality: the SRCNN acceptance net is far from converged and often stays below the degraded
-input's own PSNR on mild tasks (noise, resize, compression), and the excellence net can fall
-below the acceptance one on hard mixtures. ``tiny`` exists for tests. Lines trained with
-different profiles are not comparable; a line records its profile name.
+``demo`` makes lines worth measuring against (above the degraded input, excellence ≥ 0.1 dB
+above acceptance, see :mod:`gir_core.line_quality`) for about 40 s of one CPU core a task, so
+that its values can be produced once and shipped (:mod:`app.demo.shipped`): the SRCNN starts as
+the identity (``acceptance_start``; its 150 steps then improve on the input instead of learning to
+copy it, which a plain SRCNN from torch's initialisation spends thousands of steps on and which
+left the old 300-step demo lines below the input on mild tasks), the excellence net is SRResNet
+shrunk to 32 features × 4 blocks and gets 600 steps of its own, batches are 8 patches of 32 px,
+and Adam starts at 1e-3 (a short cosine leaves no time to creep up from 2e-4; 2e-3 made the
+small SRResNet collapse to the identity on resize). ``tiny`` exists for tests. Lines trained with
+different profiles are not comparable; a line records its profile, network and iterations.
 
 Example:
     >>> get_profile("demo").patch_size % 4
