@@ -85,6 +85,14 @@ def set_hash(images: Iterable[NDArray[np.uint8]]) -> str:
     return digest.hexdigest()
 
 
+def profile_tag(name: str, kind: str) -> str:
+    """``name@fingerprint`` of the profile as ``kind`` trains with it: a changed setting (a
+    learning rate, a batch size) changes the tag, so shipped lines made before it no longer
+    match and are trained again instead of imported."""
+    settings = repr(get_profile(name).for_kind(kind))
+    return f"{name}@{hashlib.sha256(settings.encode()).hexdigest()[:8]}"
+
+
 def line_network(kind: LineKind, profile: str) -> str:
     """The ``network`` text of a line trained with ``profile``."""
     chosen = get_profile(profile)
@@ -183,7 +191,7 @@ def _row(
         seed=job.hidden_seed,
         metric_convention=AUTHORS.text,
         network=line_network(job.kind, profile_name),
-        profile=profile_name,
+        profile=profile_tag(profile_name, job.kind),
         iterations=profile.for_kind(job.kind).iterations,
         train_set_hash=train_hash,
         train_seed=TRAIN_SEED,

@@ -13,8 +13,9 @@ the identity (``acceptance_start``; its 150 steps then improve on the input inst
 copy it, which a plain SRCNN from torch's initialisation spends thousands of steps on and which
 left the old 300-step demo lines below the input on mild tasks), the excellence net is SRResNet
 shrunk to 32 features × 4 blocks and gets 600 steps of its own, batches are 8 patches of 32 px,
-and Adam starts at 1e-3 (a short cosine leaves no time to creep up from 2e-4; 2e-3 made the
-small SRResNet collapse to the identity on resize). ``tiny`` exists for tests. Lines trained with
+and Adam starts at the paper's 2e-4 for SRCNN (from the identity, 1e-3 moved every weight
+enough to fall below the input on JPEG) and at 1e-3 for SRResNet (a short cosine leaves no time
+to creep up from 2e-4; 2e-3 made the small SRResNet collapse to the identity on resize). ``tiny`` exists for tests. Lines trained with
 different profiles are not comparable; a line records its profile, network and iterations.
 
 Example:
@@ -134,7 +135,7 @@ PROFILES: dict[str, TrainingProfile] = {
         iterations=150,
         batch_size=8,
         patch_size=32,
-        lr_start=1e-3,
+        lr_start=2e-4,
         lr_end=1e-6,
         excellence_blocks=4,
         excellence_channels=32,
@@ -142,6 +143,7 @@ PROFILES: dict[str, TrainingProfile] = {
         weather_variants=2,
         acceptance_start="identity",
         excellence_iterations=600,
+        excellence_lr_start=1e-3,
     ),
     "tiny": TrainingProfile(
         name="tiny",

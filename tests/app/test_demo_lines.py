@@ -30,6 +30,7 @@ from app.demo.shipped import (
     demo_train_images,
     line_network,
     mismatch,
+    profile_tag,
     read_rows,
     set_hash,
     train_one,
@@ -79,7 +80,8 @@ def test_shipped_lines_carry_their_full_provenance() -> None:
         assert (row.gt_hash, row.train_set_hash) == (gt_hash, train_hash)
         assert (row.degradation_version, row.seed) == (DEGRADATION_VERSION, SEED)
         assert row.metric_convention == AUTHORS.text == "rgb,crop=4,8bit"
-        assert (row.profile, row.train_seed) == ("demo", 0)
+        assert (row.profile, row.train_seed) == (profile_tag("demo", kind), 0)
+        assert row.profile.startswith("demo@")
         assert row.network == line_network(kind, "demo")  # type: ignore[arg-type]
         assert row.iterations == profile.for_kind(kind).iterations
     assert line_network("excellence", "demo") == "srresnet-32x4"
