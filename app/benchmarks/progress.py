@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from app.storage import Storage
+from app.storage import Storage, put_bytes
 
 DEFAULT_CHECKPOINT_EVERY = 500
 
@@ -43,22 +43,12 @@ class StorageCheckpoints:
 
     def save(self, data: bytes) -> None:
         """Replace the checkpoint (the writer commits atomically)."""
-        _write(self.storage, self.key, data)
+        put_bytes(self.storage, self.key, data)
 
     def clear(self) -> None:
         """Forget the checkpoint once the line is stored."""
         if self.storage.exists(self.key):
             self.storage.delete(self.key)
-
-
-def _write(storage: Storage, key: str, data: bytes) -> None:
-    writer = storage.writer(key)
-    try:
-        writer.write(data)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
 
 
 class ProgressRecord:
@@ -81,7 +71,7 @@ class ProgressRecord:
             "started": self.started,
             "updated": time.time(),
         }
-        _write(self.storage, self.key, json.dumps(body).encode())
+        put_bytes(self.storage, self.key, json.dumps(body).encode())
 
 
 @dataclass(frozen=True)
