@@ -24,11 +24,14 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.auth.security import hash_password
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
+from app.benchmarks.progress import ProgressRecord, clear_progress
 from app.db import utcnow
 from app.settings import get_settings
+from app.storage import get_storage
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.overview import queue_overview
 from app.submissions.pipeline import stale_submissions
+from gir_core.tasks import Task
 
 PASSWORD = "correct horse battery staple"
 XSS = "<script>alert(1)</script>"
@@ -434,3 +437,24 @@ def test_the_queue_overview_flags_what_the_reconciler_would_requeue(
     flagged = {row.id for row in overview.active if row.stale}
     assert flagged == {row.id for row in stale_submissions(session=session, now=now)}
     assert not any(row.stale for row in queue_overview(session=session).active)
+
+
+def test_the_admin_page_shows_line_training_progress(
+    client: TestClient, board: Board, session: Session
+) -> None:
+    task = Task.parse("noise(sigma=11)")
+    key = f"p{uuid.uuid4().hex[:6]}"
+    session.add(TaskDef(key=key, spec=str(task), task_hash=task.id, kind="hidden", order=1))
+    session.commit()
+    record = ProgressRecord(get_storage(), key, "excellence")
+    record.update(100, 400)
+    record.update(200, 400)
+    _sign_in(client, board.users["admin"])
+    html = client.get("/admin", headers=HTML).text
+    row = re.search(rf'<tr><th scope="row" class="text">{key}</th>.*?</tr>', html, re.S)
+    assert row is not None and "excellence" in row.group(0) and "200 / 400" in row.group(0)
+    assert "50 %" in row.group(0)
+    assert str(task) not in html  # a training line is named by its task id only
+    clear_progress(get_storage(), key, "excellence")
+    html = client.get("/admin", headers=HTML).text
+    assert f'<th scope="row" class="text">{key}</th><td class="text">excellence' not in html
