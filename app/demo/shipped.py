@@ -225,7 +225,7 @@ def produce(out: Path, hidden_seed: int, jobs: int, only: Sequence[str] = ()) ->
     done = {
         (r.task, r.kind): r
         for r in read_rows(out)
-        if r.kind in fresh and _same_provenance(r, fresh[r.kind])
+        if r.kind in fresh and mismatch(r, fresh[r.kind]) is None
     }
     order: dict[tuple[str, str], int] = {(j.key, j.kind): i for i, j in enumerate(wanted)}
     todo = [job for job in wanted if (job.key, job.kind) not in done]
@@ -235,12 +235,6 @@ def produce(out: Path, hidden_seed: int, jobs: int, only: Sequence[str] = ()) ->
             done[(job.key, job.kind)] = _row(job, value, gt_hash, train_hash)
             write_rows(out, sorted(done.values(), key=lambda r: order[(r.task, r.kind)]))
     return sorted(done.values(), key=lambda r: order[(r.task, r.kind)])
-
-
-def _same_provenance(row: LineRow, reference: LineRow) -> bool:
-    """Equal in everything but the task, the value, the code version and the time."""
-    skip = {"task", "psnr", "code_version", "created_at"}
-    return all(getattr(row, f) == getattr(reference, f) for f in COLUMNS if f not in skip)
 
 
 def write_rows(path: Path, rows: Sequence[LineRow]) -> None:
@@ -288,13 +282,13 @@ if __name__ == "__main__":
 def mismatch(have: LineRow | None, want: LineRow) -> str | None:
     """Why the shipped row ``have`` is not the line ``want`` describes (None: it is).
 
-    ``want`` holds the provenance the pool would train with (its psnr, code version and time
-    are not compared: a line is the same line whenever it was made).
+    ``want`` holds the provenance the pool would train with (its task, psnr, code version and
+    time are not compared: a line is the same line whenever it was made).
     """
     if have is None:
         return f"no shipped {want.kind} line for task {want.task}"
     for name in COLUMNS:
-        if name in {"psnr", "created_at", "code_version"}:
+        if name in {"task", "psnr", "created_at", "code_version"}:
             continue
         if getattr(have, name) != getattr(want, name):
             return f"task {want.task} {want.kind}: {name} differs"
