@@ -5,18 +5,22 @@ Run: ``.venv/bin/python bench/lines.py [--profile demo] [--steps 40] [--producer
 For both line networks, in one run: the training loop of :func:`gir_core.baselines.fit` fed by
 the real pipeline (patches cut and degraded by ``N`` producer processes, default
 :func:`~gir_core.baselines.default_producers`: every core but one) against the same loop fed
-with batches made beforehand (a lookup, so the loop never waits). The ratio pipeline / pre-made
-is the cost of data; ≤ 1.10 means the producers keep up. Then, from the measured time to make
-one batch and one step: the producers needed per target step rate, and an estimate of the
-device-hours of a paper-scale version (100 tasks × 2 nets × the ``paper`` profile's iterations)
-from a few paper-sized steps measured here (``--paper-steps``; on a CPU that is CPU-hours, on a
-GPU machine run it there). The task is a 3-step mixture, a typical data cost. No assertions.
+with batches made beforehand (a lookup, so the loop never waits), ``--repeats`` times each,
+interleaved, medians compared; torch gets the cores the producers leave. The ratio
+pipeline / pre-made is the cost of data; ≤ 1.10 means the producers keep up. Then, from the
+measured time to make one batch and one step: the producers needed per target step rate, and
+an estimate of the device-hours of a paper-scale version (100 tasks × 2 nets × the ``paper``
+profile's iterations) from a few paper-sized steps measured here (``--paper-steps``; on a CPU
+that is CPU-hours, on a GPU machine run it there). The task is a 3-step mixture, a typical
+data cost. No assertions.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
+import statistics
 import time
 from dataclasses import replace
 
@@ -103,7 +107,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--producers", type=int, default=default_producers())
     parser.add_argument("--paper-steps", type=int, default=2, help="0 skips the paper estimate")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each, interleaved")
     args = parser.parse_args()
+    # The producers take their cores; torch's spinning threads on an oversubscribed machine
+    # would otherwise time the contention, not the step.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) - args.producers))
     profile = replace(get_profile(args.profile), iterations=args.steps, log_every=args.steps)
     sampler = _sampler(profile)
     premade = _PreMade(sampler, args.steps)
@@ -111,12 +119,16 @@ def main() -> None:
     print(f"profile {profile.name}: batch {profile.batch_size}, patch {profile.patch_size}, "
           f"{args.steps} steps; task '{TASK}'; {args.producers} producer(s); "
           f"torch threads {torch.get_num_threads()}")  # fmt: skip
-    print(f"one producer makes a batch in {batch * 1000:.1f} ms")
+    print(f"one producer makes a batch in {batch * 1000:.1f} ms; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip
     for kind in KINDS:
         chosen = profile.for_kind(kind)
         chosen = replace(chosen, iterations=args.steps, log_every=args.steps)
-        fed = _seconds_per_step(kind, chosen, premade, 0)
-        real = _seconds_per_step(kind, chosen, sampler, args.producers)
+        fed_runs, real_runs = [], []
+        for _ in range(args.repeats):  # interleaved, so a change in machine load hits both
+            fed_runs.append(_seconds_per_step(kind, chosen, premade, 0))
+            real_runs.append(_seconds_per_step(kind, chosen, sampler, args.producers))
+        fed, real = statistics.median(fed_runs), statistics.median(real_runs)
         rates = ", ".join(f"{r}/s → {math.ceil(batch * r)}" for r in (5, 20, 50, 200))
         print(f"{kind:<10} pre-made {fed * 1000:7.1f} ms/step, pipeline {real * 1000:7.1f} "
               f"ms/step, ratio {real / fed:5.2f}; producers per step rate: {rates}")  # fmt: skip
