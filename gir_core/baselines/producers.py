@@ -7,9 +7,12 @@ puts them in its own queue of ``depth`` slots, and the loop reads the queues rou
 batch is a pure function of its index (:meth:`PatchSampler.batch`), the stream is the same for
 any producer count, and per-producer queues keep it in order without an unbounded reorder buffer.
 
-``producers=0`` makes the batches in a thread of this process instead (tests, tiny runs, and
-platforms without ``fork``). Producers are forked, so they inherit the sampler (training images,
-weather copies) without pickling; they never touch torch.
+``producers=0`` makes the batches in a thread of this process instead (tests, tiny runs).
+Producers start from a ``forkserver`` (``spawn`` where there is none), never by forking the
+training process: that process has threads (torch, OpenCV's pool, a worker's), and a child forked
+from it deadlocked in OpenCV on its first degradation. So ``make`` must pickle (a
+:class:`~gir_core.baselines.data.PatchSampler`'s ``batch`` does: its images travel once per
+producer); producers never touch torch.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from multiprocessing.context import ForkContext
+from multiprocessing.context import BaseContext
 from types import TracebackType
 from typing import Any
 
@@ -93,11 +96,13 @@ def _produce(make: MakeBatch, indices: range, out: Any, stop: Any) -> None:
             return
 
 
-def _context() -> ForkContext | None:
-    """The ``fork`` context where the platform has it (None: use threads)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return multiprocessing.get_context("fork")
+def _context() -> BaseContext:
+    """A clean start method: ``forkserver`` (modules preloaded once) or ``spawn``."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__, "gir_core.baselines.data"])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 class BatchStream:
@@ -140,7 +145,7 @@ class BatchStream:
                 )
             else:
                 out = self._context.Queue(maxsize=self._depth)
-                worker = self._context.Process(
+                worker = self._context.Process(  # type: ignore[attr-defined]
                     target=_produce, args=(self._make, indices, out, self._stop), daemon=True
                 )
             worker.start()

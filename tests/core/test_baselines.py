@@ -6,6 +6,7 @@ runs in seconds on two cores while still checking numbers that a broken loop wou
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -227,19 +228,17 @@ def test_weather_first_tasks_cut_patches_from_whole_image_copies() -> None:
 # --- data producers --------------------------------------------------------------------------
 
 
-def _fails_at_three(index: int) -> int:
-    if index == 3:
-        raise RuntimeError("degradation failed")
-    return index
+# Producer processes start from a forkserver, so what they run must pickle: builtins here.
+_LETTERS = functools.partial(str.__getitem__, "abc")  # batch 3 raises IndexError
 
 
 @pytest.mark.parametrize("producers", [0, 2])
 def test_stream_yields_in_order_and_reraises_producer_errors(producers: int) -> None:
-    seen: list[int] = []
-    stream = BatchStream(_fails_at_three, start=0, count=10, producers=producers, depth=2)
-    with pytest.raises(GirError, match="degradation failed"), stream as batches:
+    seen: list[str] = []
+    stream = BatchStream(_LETTERS, start=0, count=10, producers=producers, depth=2)
+    with pytest.raises(GirError, match="batch 3 failed: IndexError"), stream as batches:
         seen.extend(batches)
-    assert seen == [0, 1, 2]
+    assert seen == ["a", "b", "c"]
 
 
 def test_stream_threads_stop_when_the_consumer_leaves_early() -> None:
@@ -251,7 +250,7 @@ def test_stream_threads_stop_when_the_consumer_leaves_early() -> None:
 
 
 def test_stream_processes_stop_when_the_consumer_leaves_early() -> None:
-    stream = BatchStream(lambda i: i, start=0, count=1000, producers=2, depth=2)
+    stream = BatchStream(int, start=0, count=1000, producers=2, depth=2)
     with stream as batches:
         assert next(batches) == 0
     assert stream.producers == 2
