@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Subquery, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -36,7 +36,7 @@ from app.leaderboard.schemas import (
 from app.submissions.models import Submission, Summary
 from app.submissions.service import submission_url
 from gir_core.convention import MetricConvention
-from gir_core.line_quality import weak_lines
+from gir_core.line_quality import MIN_SPREAD_DB
 
 ASCENDING_BY_DEFAULT = frozenset({"rank", "name", "owner", "format"})
 CSV_COLUMNS = (
@@ -155,6 +155,26 @@ class _Found:
     state: tuple[str, str] | None
     convention: MetricConvention
     foreign_lines: str | None
+    gt_public: bool = False
+    weak_lines: int = 0
+
+
+def _weak_count() -> ScalarSelect[int]:
+    """Tasks of the version whose lines break :mod:`gir_core.line_quality`'s rule, counted in
+    the version's own statement (the board reads in one statement per page)."""
+    weak = or_(
+        and_(
+            VersionTask.input_psnr.is_not(None),
+            VersionTask.acceptance_psnr <= VersionTask.input_psnr,
+        ),
+        VersionTask.excellence_psnr - VersionTask.acceptance_psnr < MIN_SPREAD_DB,
+    )
+    return (
+        select(func.count())
+        .where(VersionTask.version_id == BenchmarkVersion.id, weak)
+        .correlate(BenchmarkVersion)
+        .scalar_subquery()
+    )
 
 
 def _version(session: Session, name: str | None) -> _Found | None:
@@ -168,6 +188,8 @@ def _version(session: Session, name: str | None) -> _Found | None:
         BenchmarkVersion.name,
         BenchmarkVersion.metric_convention,
         BenchmarkVersion.foreign_lines,
+        BenchmarkVersion.gt_public,
+        _weak_count().label("weak_lines"),
     )
     found = session.execute(select(*columns, *extra).where(condition)).one_or_none()
     if found is None:
@@ -178,7 +200,15 @@ def _version(session: Session, name: str | None) -> _Found | None:
     database = cache.database_of(session.get_bind())
     key = (database, board_state) if board_state is not None else None
     convention = MetricConvention.parse(found.metric_convention)
-    return _Found(found.id, found.name, key, convention, found.foreign_lines)
+    return _Found(
+        found.id,
+        found.name,
+        key,
+        convention,
+        found.foreign_lines,
+        bool(found.gt_public),
+        int(found.weak_lines or 0),
+    )
 
 
 def _select_rows(
@@ -215,7 +245,6 @@ def _page(session: Session, query: LeaderboardQuery, version: _Found | None) -> 
         if version is not None
         else ([], 0)
     )
-    public, weak = _line_quality(session, version.id) if version is not None else (False, 0)
     return LeaderboardPage(
         version=version.name if version is not None else None,
         metric_convention=version.convention.text if version is not None else None,
@@ -227,25 +256,9 @@ def _page(session: Session, query: LeaderboardQuery, version: _Found | None) -> 
         limit=query.limit,
         offset=query.offset,
         items=[_row(row) for row in rows],
-        gt_public=public,
-        weak_lines=weak,
+        gt_public=version.gt_public if version is not None else False,
+        weak_lines=version.weak_lines if version is not None else 0,
     )
-
-
-def _line_quality(session: Session, version_id: int) -> tuple[bool, int]:
-    """(ground truth public, number of tasks with weak lines) of a version."""
-    public = bool(
-        session.scalar(select(BenchmarkVersion.gt_public).where(BenchmarkVersion.id == version_id))
-    )
-    rows = session.execute(
-        select(
-            VersionTask.id,
-            VersionTask.input_psnr,
-            VersionTask.acceptance_psnr,
-            VersionTask.excellence_psnr,
-        ).where(VersionTask.version_id == version_id)
-    )
-    return public, len(weak_lines((str(r[0]), r[1], r[2], r[3]) for r in rows))
 
 
 def _cached(
