@@ -4,6 +4,8 @@ downgrade base back to nothing, and upgrade again."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
@@ -16,12 +18,26 @@ from gir_core.convention import LEGACY, MetricConvention
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def test_upgrade_downgrade_round_trip_on_postgresql(worker_id: str) -> None:
-    name = f"gir_migrations_{worker_id}_{os.getpid()}"
+@contextmanager
+def _empty_postgresql(prefix: str, worker_id: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test process (its URL), dropped afterwards."""
+    name = f"{prefix}_{worker_id}_{os.getpid()}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_upgrade_downgrade_round_trip_on_postgresql(worker_id: str) -> None:
+    with _empty_postgresql("gir_migrations", worker_id) as url:
+        _round_trip(url)
+
+
+def _round_trip(url: str) -> None:
     engine = create_engine(url)
     try:
         upgrade(url)
@@ -35,8 +51,6 @@ def test_upgrade_downgrade_round_trip_on_postgresql(worker_id: str) -> None:
         )
     finally:
         engine.dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_upgrade_on_sqlite(tmp_path: object) -> None:
@@ -99,17 +113,9 @@ def _check_versions_keep_crop_zero(url: str) -> None:
 
 
 def test_existing_versions_keep_crop_zero_on_postgresql(worker_id: str) -> None:
-    name = f"gir_migrate10_{worker_id}_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
+    with _empty_postgresql("gir_migrate10", worker_id) as url:
         _versions_before_conventions(url)
         _check_versions_keep_crop_zero(url)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_existing_versions_keep_crop_zero_on_sqlite(tmp_path: object) -> None:
