@@ -56,8 +56,18 @@ def check_disjoint(train: Sequence[FloatImage], test: Sequence[FloatImage]) -> N
             )
 
 
+WHOLE_IMAGE = frozenset({"damage"})
+"""Degradations whose strength depends on the image size: ``damage`` burns N lines whatever the
+size, so on a 32 px patch it covers nearly everything while a 256 px test image keeps most of
+its pixels; nets trained on such patches fell below the input. Tasks containing one are applied
+to whole training images (``weather_variants`` copies each) and patches cut from the copies."""
+
+
 def split_weather(task: Task) -> tuple[Task | None, Task | None]:
-    """(whole-image head, per-patch tail): the head is the first step if it is rain/haze/snow."""
+    """(whole-image head, per-patch tail): the head is the first step if it is rain/haze/snow,
+    or the whole task if it contains a size-dependent step (:data:`WHOLE_IMAGE`)."""
+    if any(step.name in WHOLE_IMAGE for step in task.steps):
+        return task, None
     if not get(task.steps[0].name).first_only:
         return None, task
     head = Task(task.steps[:1])

@@ -33,6 +33,7 @@ from gir_core.baselines import (
     restore,
     train_line,
 )
+from gir_core.baselines.data import split_weather
 from gir_core.errors import GirError, ParameterError
 from gir_core.imaging import to_uint8
 from gir_core.tasks import Task
@@ -470,3 +471,24 @@ def test_profile_objects_are_accepted(
     assert len(result.record.entries) == 3
     summary = result.as_dict()
     assert summary["kind"] == "acceptance" and summary["onnx_path"] is None
+
+
+def test_size_dependent_damage_is_applied_to_whole_training_images() -> None:
+    """damage(n=10) burns ten lines whatever the size: on a patch it would cover nearly all of
+    it, so patches are cut from whole-image copies, as the test images are degraded whole."""
+    task = Task.parse("blur(sigma=2) + damage(n=10,t=7)")
+    assert split_weather(task) == (task, None)
+    assert split_weather(Task.parse("noise")) == (None, Task.parse("noise"))
+    image = smooth_image(8, 96, 96)
+    sampler = PatchSampler(task, [image], patch_size=32, batch_size=1, entropy=(4,),
+                           weather_variants=2)  # fmt: skip
+    copies = sampler._sources[0].variants
+    assert len(copies) == 2
+    windows = [np.lib.stride_tricks.sliding_window_view(c, (32, 32, 3))[:, :, 0] for c in copies]
+    for index in range(4):
+        degraded, _ = sampler.sample(np.random.default_rng(index))
+        assert any(
+            np.all(w == degraded, axis=(2, 3, 4)).any()
+            or np.all(w == degraded[:, ::-1], axis=(2, 3, 4)).any()
+            for w in windows
+        )
