@@ -274,11 +274,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    raise SystemExit(main())
-
-
 def mismatch(have: LineRow | None, want: LineRow) -> str | None:
     """Why the shipped row ``have`` is not the line ``want`` describes (None: it is).
 
@@ -351,3 +346,8 @@ def import_shipped(
     session.commit()
     shown = "; ".join(reasons[:3]) + (f" and {len(reasons) - 3} more" if len(reasons) > 3 else "")
     return imported, shown
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    raise SystemExit(main())
