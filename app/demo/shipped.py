@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,11 +86,16 @@ def set_hash(images: Iterable[NDArray[np.uint8]]) -> str:
 
 
 def profile_tag(name: str, kind: str) -> str:
-    """``name@fingerprint`` of the profile as ``kind`` trains with it: a changed setting (a
-    learning rate, a batch size) changes the tag, so shipped lines made before it no longer
-    match and are trained again instead of imported."""
-    settings = repr(get_profile(name).for_kind(kind))
-    return f"{name}@{hashlib.sha256(settings.encode()).hexdigest()[:8]}"
+    """``name@fingerprint`` of the settings ``kind`` trains with: a changed setting (a learning
+    rate, a batch size) changes the tag, so shipped lines made before it no longer match and are
+    trained again instead of imported; settings of the other net do not enter it."""
+    chosen = get_profile(name).for_kind(kind)
+    if kind == "acceptance":
+        chosen = replace(chosen, excellence_iterations=0, excellence_lr_start=0.0,
+                         excellence_blocks=0, excellence_channels=1)  # fmt: skip
+    else:
+        chosen = replace(chosen, acceptance_features=(1, 1), acceptance_start="default")
+    return f"{name}@{hashlib.sha256(repr(chosen).encode()).hexdigest()[:8]}"
 
 
 def line_network(kind: LineKind, profile: str) -> str:

@@ -7,16 +7,18 @@ training iterations"; it gives no separate schedule for the 200 line models, so 
 profile assumes they used the same 500k iterations (one cosine period, no restarts).
 
 ``demo`` makes lines worth measuring against (above the degraded input, excellence ≥ 0.1 dB
-above acceptance, see :mod:`gir_core.line_quality`) for about 40 s of one CPU core a task, so
+above acceptance, see :mod:`gir_core.line_quality`) for about a minute of one CPU core a task, so
 that its values can be produced once and shipped (:mod:`app.demo.shipped`): the SRCNN starts as
 the identity (``acceptance_start``; its 150 steps then improve on the input instead of learning to
 copy it, which a plain SRCNN from torch's initialisation spends thousands of steps on and which
 left the old 300-step demo lines below the input on mild tasks), the excellence net is SRResNet
-shrunk to 32 features × 4 blocks and gets 600 steps of its own, batches are 8 patches of 32 px,
+shrunk to 32 features × 4 blocks and gets 1000 steps of its own (600 left 4 of the 30 demo
+tasks with excellence less than 0.1 dB above acceptance), batches are 8 patches of 32 px,
 and Adam starts at the paper's 2e-4 for SRCNN (from the identity, 1e-3 moved every weight
 enough to fall below the input on JPEG) and at 1e-3 for SRResNet (a short cosine leaves no time
-to creep up from 2e-4; 2e-3 made the small SRResNet collapse to the identity on resize). ``tiny`` exists for tests. Lines trained with
-different profiles are not comparable; a line records its profile, network and iterations.
+to creep up from 2e-4; 2e-3 made the small SRResNet collapse to the identity on resize).
+``tiny`` exists for tests. Lines trained with different profiles are not comparable; a line
+records its profile, network and iterations.
 
 Example:
     >>> get_profile("demo").patch_size % 4
@@ -142,7 +144,7 @@ PROFILES: dict[str, TrainingProfile] = {
         log_every=50,
         weather_variants=2,
         acceptance_start="identity",
-        excellence_iterations=600,
+        excellence_iterations=1000,
         excellence_lr_start=1e-3,
     ),
     "tiny": TrainingProfile(
