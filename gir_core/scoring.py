@@ -24,11 +24,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.contract import check_output
+from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
+from gir_core.convention import MetricConvention
 from gir_core.degradations import DepthSource, SnowSource
 from gir_core.errors import ContractError, ParameterError
 from gir_core.images import centre_box, load_image, read_png_u8
 from gir_core.imaging import quantize, to_float, to_uint8
-from gir_core.metrics import niqe, psnr, ssim
+from gir_core.metrics import niqe, psnr, psnr_y, ssim
 from gir_core.sandbox import SandboxedModel
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
@@ -62,7 +64,12 @@ class RealWorldSet:
 
 @dataclass(frozen=True)
 class Benchmark:
-    """Everything scoring needs: GT images, tasks, seed, cache, real-world sets."""
+    """Everything scoring needs: GT images, tasks, seed, cache, real-world sets, and how to
+    measure (the version's metric convention; the authors' unless said otherwise).
+
+    ``real_world_max_side``: real-world inputs larger than this are downscaled *before* the model
+    (None: full size); NIQE is always computed on the output at the size the model produced.
+    """
 
     gt_images: tuple[Path, ...]
     tasks: tuple[BenchmarkTask, ...]
@@ -73,6 +80,8 @@ class Benchmark:
     depth_source: DepthSource | None = None
     snow_source: SnowSource | None = None
     example_crop: int | None = EXAMPLE_CROP
+    convention: MetricConvention = DEFAULT_CONVENTION
+    real_world_max_side: int | None = None
 
     def __post_init__(self) -> None:
         keys = [task.key for task in self.tasks]
@@ -200,11 +209,15 @@ def _load_gts(
 
 
 def _full_reference(
-    outputs: Sequence[NDArray[np.float32]], gts: NDArray[np.float32]
+    outputs: Sequence[NDArray[np.float32]], gts: NDArray[np.float32], convention: MetricConvention
 ) -> list[tuple[float, ...]]:
-    """(PSNR, SSIM) of each output of a group against the stacked GTs (N×H×W×3)."""
-    restored = np.stack([quantize(output) for output in outputs])
-    pairs = zip(psnr(restored, gts).tolist(), ssim(restored, gts).tolist(), strict=True)
+    """(PSNR, SSIM) of each output of a group against the stacked GTs (N×H×W×3), measured
+    under the version's convention (channels, border crop, 8-bit rounding)."""
+    restored = np.stack([convention.prepare(output) for output in outputs])
+    metric = psnr if convention.channels == "rgb" else psnr_y
+    crop = convention.crop_border
+    values = metric(restored, gts, crop_border=crop).tolist()
+    pairs = zip(values, ssim(restored, gts, crop_border=crop).tolist(), strict=True)
     return [(float(p), float(q)) for p, q in pairs]
 
 
@@ -237,7 +250,7 @@ def _score_task(
     item: BenchmarkTask,
     inputs: Iterable[NDArray[np.float32]],
     gts: Sequence[NDArray[np.float32]],
-    example_crop: int | None,
+    bench: Benchmark,
 ) -> TaskResult:
     futures, seconds, outputs = [], 0.0, []
     example: Future[Example] | None = None
@@ -248,12 +261,14 @@ def _score_task(
         seconds += spent
         outputs.append(output)
         if index + 1 == group[0].stop:  # a whole group is out: score it while the model goes on
-            futures.append(pipe.metrics.submit(_full_reference, outputs, group[1]))
+            work = partial(_full_reference, outputs, group[1], bench.convention)
+            futures.append(pipe.metrics.submit(work))
             outputs, group = [], next(groups, group)
         # Hidden inputs must never leave scoring: only public tasks get an example. Cropping runs
         # beside the metrics so the model's next image is not delayed.
-        if index == 0 and example_crop is not None and item.kind == "representative":
-            example = pipe.metrics.submit(_example, image, output, gt, example_crop)
+        crop = bench.example_crop
+        if index == 0 and crop is not None and item.kind == "representative":
+            example = pipe.metrics.submit(_example, image, output, gt, crop)
     values = [value for future in futures for value in future.result()]
     return TaskResult(
         key=item.key,
@@ -280,8 +295,9 @@ def score(
     only the rest, with identical values. ``model`` may be an already started sandbox (the
     worker validates and scores in one child); otherwise one is started and closed here.
     """
-    todo = [item for item in benchmark.tasks if item.key not in set(skip)]
-    rest = [s for s in benchmark.real_world if s.name not in set(skip)]
+    done = set(skip)
+    todo = [item for item in benchmark.tasks if item.key not in done]
+    rest = [s for s in benchmark.real_world if s.name not in done]
     records = _synthesise(benchmark, todo, synthesis_workers)
     gts, gt_groups = _load_gts(benchmark.gt_images, benchmark.max_side)
     owned = not isinstance(model, SandboxedModel)
@@ -291,9 +307,9 @@ def score(
             sandbox.start()
         with ThreadPoolExecutor(2) as metrics, ThreadPoolExecutor(1) as loader:
             pipe = _Pipeline(sandbox, metrics, loader, gt_groups=gt_groups)
-            yield from _score_tasks(pipe, todo, records, gts, progress, benchmark.example_crop)
+            yield from _score_tasks(pipe, todo, records, gts, progress, benchmark)
             for real in rest:
-                yield _score_real_world(pipe, real, benchmark.max_side)
+                yield _score_real_world(pipe, real, benchmark.real_world_max_side)
     finally:
         if owned:
             sandbox.close()
@@ -323,7 +339,7 @@ def _score_tasks(
     records: dict[tuple[int, str], Path],
     gts: Sequence[NDArray[np.float32]],
     progress: Progress | None,
-    example_crop: int | None,
+    bench: Benchmark,
 ) -> Iterator[TaskResult]:
     def loads() -> Iterator[Callable[[], NDArray[np.float32]]]:
         for item in todo:
@@ -334,7 +350,7 @@ def _score_tasks(
     stream = _prefetched(pipe.loader, loads())
     for done, item in enumerate(todo, start=1):
         inputs = (next(stream) for _ in gts)
-        yield _score_task(pipe, item, inputs, gts, example_crop)
+        yield _score_task(pipe, item, inputs, gts, bench)
         if progress is not None:
             progress(done, len(todo), item.key)
 

@@ -1,7 +1,8 @@
 """A frozen benchmark version as :mod:`gir_core.scoring` needs it, read from the database.
 
 The worker turns a version's rows into a :class:`~gir_core.scoring.Benchmark` (tasks parsed
-from their specs, image files from storage, the version's seed and size limit) plus the ids
+from their specs, image files from storage, the version's seed, size limits and metric
+convention, so submissions are measured exactly as the version's lines were) plus the ids
 results are stored under. Hidden specs are parsed here, in the worker, and never leave it.
 """
 
@@ -62,6 +63,8 @@ def scoring_plan(*, session: Session, version_id: int, storage: Storage) -> Scor
         seed=version.seed,
         cache_dir=storage.local_path(SYNTHESIS_CACHE),
         max_side=version.max_side,
+        convention=version.convention,
+        real_world_max_side=version.real_world_max_side,
         real_world=tuple(
             RealWorldSet(s.name, tuple(_paths(s, storage)), s.label or "real-world") for s in real
         ),

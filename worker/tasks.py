@@ -3,7 +3,8 @@
 The names come from :mod:`app.queue`, which the API uses to send jobs without importing the
 worker. Validation, scoring, synthesis and the reconciler are idempotent (upserts, guarded state
 changes, a content-addressed cache), so they are acknowledged late and redelivered if a worker
-dies; training lines is not worth repeating blindly, so it is acknowledged on receipt.
+dies; training lines checkpoints into storage, so a redelivered training job resumes from its
+last checkpoint instead of starting again.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app.queue import (
 )
 from app.settings import get_settings
 from app.storage import get_storage
+from gir_core.convention import AUTHORS, MetricConvention
 from worker import pipeline
 from worker.plan import prepare_inputs, scoring_plan
 from worker.reconcile import reconcile as reconcile_pass
@@ -47,14 +49,19 @@ def reconcile() -> None:
     reconcile_pass()
 
 
-def train_lines(task_key: str, profile: str) -> None:
-    """Train and record the acceptance and excellence lines of one pool task."""
+def train_lines(task_key: str, profile: str, convention: str = AUTHORS.text) -> None:
+    """Train and record the acceptance and excellence lines of one pool task, measured with
+    ``convention`` (the metric convention of the version they are for; the authors' default)."""
     # Lazy: training pulls in torch, which scoring workers never need in their own process.
     from app.benchmarks.lines import train_lines as train_task_lines
 
     with new_session() as session:
         trained = train_task_lines(
-            session=session, task_key=task_key, profile=profile, device=_torch_device()
+            session=session,
+            task_key=task_key,
+            profile=profile,
+            device=_torch_device(),
+            convention=MetricConvention.parse(convention),
         )
     log.info("lines of task %s: acceptance %.2f dB, excellence %.2f dB", trained.task_key,
              trained.acceptance_psnr, trained.excellence_psnr)  # fmt: skip
@@ -86,4 +93,4 @@ def register(celery: Celery) -> None:
     celery.task(name=SCORE_TASK, acks_late=True)(score_submission)
     celery.task(name=RECONCILE_TASK, acks_late=True)(reconcile)
     celery.task(name=SYNTHESIZE_TASK, acks_late=True)(synthesize)
-    celery.task(name=TRAIN_LINES_TASK, acks_late=False)(train_lines)
+    celery.task(name=TRAIN_LINES_TASK, acks_late=True)(train_lines)

@@ -13,12 +13,18 @@ from typing import Annotated
 import typer
 
 from app.benchmarks import images as image_service
+from app.benchmarks import line_import, provenance, service, versions
 from app.benchmarks import lines as line_service
-from app.benchmarks import service, versions
 from app.benchmarks.models import TaskDef
+from app.benchmarks.quality import task_marks
 from app.db import new_session
-from app.errors import Invalid
+from app.errors import Invalid, NotFound
+from gir_core.convention import AUTHORS, MetricConvention
+from gir_core.errors import GirError
+from gir_core.hidden import DEFAULT_PER_ORDER
 from gir_core.images import list_images
+from gir_core.line_quality import line_problems
+from gir_core.tasks import DEGRADATION_VERSION
 
 images_app = typer.Typer(help="Image sets: ground truth, real-world, line training.")
 tasks_app = typer.Typer(help="The task pool: representative and hidden tasks.")
@@ -127,13 +133,17 @@ def add_representative() -> None:
 
 @tasks_app.command("sample-hidden")
 def sample_hidden(
-    n: Annotated[int, typer.Option("--n", min=1, help="How many hidden tasks to add.")],
+    per_order: Annotated[
+        int, typer.Option("--per-order", min=1, help="Hidden tasks per order k = 1..5.")
+    ] = DEFAULT_PER_ORDER,
 ) -> None:
-    """Add N hidden tasks drawn from GIR_HIDDEN_SEED; their specs are not printed."""
+    """Add the stratified hidden set drawn from GIR_HIDDEN_SEED (per-order tasks of each order
+    1..5, as `gir tasks --hidden` lists it); their specs are not printed."""
     with new_session() as session:
-        added = service.sample_hidden(session=session, n=n)
+        added = service.sample_hidden(session=session, per_order=per_order)
         keys = [task.key for task in added]
-    typer.echo(f"added {len(keys)} hidden tasks: {', '.join(keys)}")
+    listed = ", ".join(keys) if keys else "none (the pool holds them all already)"
+    typer.echo(f"added {len(keys)} hidden tasks: {listed}")
 
 
 @tasks_app.command("select")
@@ -184,22 +194,65 @@ def _format_line(value: float | None) -> str:
 
 @lines_app.command("show")
 def show_lines() -> None:
-    """Show every task's lines and where they came from (no specs)."""
+    """Show every task's lines, where they came from and their provenance (no specs)."""
     with new_session() as session:
-        typer.echo(f"{'task':>5}  {'kind':<14} k  {'accept':>6}  {'excel':>6}  source")
-        for t in service.list_tasks(session=session):
+        tasks = service.list_tasks(session=session)
+        records = provenance.current_records(session=session, task_ids=[t.id for t in tasks])
+        typer.echo(
+            f"{'task':>5}  {'kind':<14} k  {'input':>6}  {'accept':>6}  {'excel':>6}  source"
+        )
+        for t in tasks:
             acc, exc = _format_line(t.acceptance_psnr), _format_line(t.excellence_psnr)
-            typer.echo(f"{t.key:>5}  {t.kind:<14} {t.order}  {acc}  {exc}  {t.line_source or '-'}")
+            given = _format_line(t.input_psnr)
+            marks = "".join(f"  [{mark}]" for mark in task_marks(t))
+            typer.echo(
+                f"{t.key:>5}  {t.kind:<14} {t.order}  {given}  {acc}  {exc}  "
+                f"{t.line_source or '-'}{marks}"
+            )
+            for kind in ("acceptance", "excellence"):
+                record = records.get((t.id, kind))
+                if record is not None:
+                    typer.echo(f"{'':>7}{kind}: {provenance.describe(record)}")
+        try:
+            gt = image_service.current_gt_set(session=session)
+        except NotFound:
+            return
+        typer.echo(
+            f"lines must fit: gt_hash {provenance.set_hash(gt)} (GT set {gt.name!r}), "
+            f"degradation_version {DEGRADATION_VERSION}, seed GIR_HIDDEN_SEED"
+        )
+
+
+ConventionOpt = Annotated[
+    str,
+    typer.Option("--convention", help="Metric convention of the version, e.g. rgb,crop=4,8bit."),
+]
+
+
+def _convention(text: str) -> MetricConvention:
+    try:
+        return MetricConvention.parse(text)
+    except GirError as error:
+        raise Invalid(str(error)) from None
 
 
 @lines_app.command("import")
 def import_lines(
-    csv_path: Annotated[Path, typer.Argument(help="CSV: task_id,acceptance_psnr,excellence_psnr")],
+    csv_path: Annotated[Path, typer.Argument(help="CSV: " + ",".join(line_import.HEADER))],
+    foreign: Annotated[
+        str | None,
+        typer.Option("--foreign", help="Import lines that do not fit anyway, saying why."),
+    ] = None,
+    convention: ConventionOpt = AUTHORS.text,
 ) -> None:
-    """Set lines from a CSV whose task_id column holds the pool's task keys (all or nothing)."""
+    """Set lines from a CSV with their provenance (all or nothing); lines measured on other
+    images, degradations, seed or convention are refused unless --foreign gives a reason."""
     with new_session() as session:
-        updated = line_service.import_lines(session=session, path=csv_path)
-    typer.echo(f"imported lines for {len(updated)} tasks")
+        updated = line_import.import_lines(
+            session=session, path=csv_path, foreign=foreign, convention=_convention(convention)
+        )
+    mark = f" as foreign lines ({foreign})" if foreign else ""
+    typer.echo(f"imported lines for {len(updated)} tasks{mark}")
 
 
 @lines_app.command("train")
@@ -215,47 +268,86 @@ def train(
     ] = False,
     device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
     threads: Annotated[int | None, typer.Option(min=1, help="Torch CPU threads.")] = None,
+    convention: ConventionOpt = AUTHORS.text,
 ) -> None:
     """Train and measure the acceptance and excellence lines (ONNX models kept in storage)."""
     if (task is None) == (not every):
         raise Invalid("give either --task KEY or --all")
+    measured = _convention(convention)
     with new_session() as session:
         pool = service.list_tasks(session=session)
         if every:
             keys = [t.key for t in pool if not missing_only or t.acceptance_psnr is None]
         else:
             keys = [service.get_task(session=session, key=task or "").key]
-        with typer.progressbar(keys, label="training lines") as bar:
-            for key in bar:
-                done = line_service.train_lines(
-                    session=session,
-                    task_key=key,
-                    profile=profile,
-                    train_set=train_set,
-                    device=device,
-                    num_threads=threads,
-                )
-                typer.echo(
-                    f"  task {key}: acceptance {done.acceptance_psnr:.2f} dB, excellence "
-                    f"{done.excellence_psnr:.2f} dB (input {done.input_psnr:.2f} dB)"
-                )
+    trained = line_service.train_many(
+        keys,
+        profile=profile,
+        device=device,
+        train_set=train_set,
+        num_threads=threads,
+        convention=measured,
+    )
+    with typer.progressbar(length=len(keys), label="training lines") as bar:
+        for done in trained:
+            bar.update(1)
+            marks = line_problems(done.input_psnr, done.acceptance_psnr, done.excellence_psnr)
+            typer.echo(
+                f"  task {done.task_key}: acceptance {done.acceptance_psnr:.2f} dB, excellence "
+                f"{done.excellence_psnr:.2f} dB (input {done.input_psnr:.2f} dB)"
+                + "".join(f"  [{mark}]" for mark in marks)
+            )
 
 
 @versions_app.command("freeze")
 def freeze(
     name: Annotated[str, typer.Argument(help="New version name, e.g. 'v1'.")],
     activate: Annotated[bool, typer.Option("--activate", help="Also activate it.")] = False,
+    convention: ConventionOpt = AUTHORS.text,
+    real_max_side: Annotated[
+        int | None,
+        typer.Option(
+            "--real-max-side", help="Downscale real-world inputs to this side before the model."
+        ),
+    ] = None,
+    allow_weak_lines: Annotated[
+        bool,
+        typer.Option(
+            "--allow-weak-lines",
+            help="Freeze even if some lines are below the input or too close together.",
+        ),
+    ] = False,
+    public_gt: Annotated[
+        bool,
+        typer.Option(
+            "--public-gt", help="Declare the ground truth public (a demo): the board says so."
+        ),
+    ] = False,
 ) -> None:
     """Freeze the pool (tasks with lines, newest GT set, real-world sets) into a version."""
     with new_session() as session:
-        version = versions.freeze_version(session=session, name=name, activate=activate)
+        version = versions.freeze_version(
+            session=session,
+            name=name,
+            activate=activate,
+            convention=_convention(convention),
+            real_world_max_side=real_max_side,
+            allow_weak_lines=allow_weak_lines,
+            public_gt=public_gt,
+            refuse_public=True,
+            warn=typer.echo,
+        )
         counts = versions.version_counts(version)
         state = "active" if version.is_active else "inactive"
+        measured = version.convention.describe()
+        foreign = version.foreign_lines
     typer.echo(
         f"froze {name} ({state}): {counts.tasks['representative']} representative + "
         f"{counts.tasks['hidden']} hidden tasks, {counts.images['gt']} GT and "
-        f"{counts.images['real']} real-world images"
+        f"{counts.images['real']} real-world images; {measured}"
     )
+    if foreign:
+        typer.echo(f"AR/ER of {name} are against foreign lines: {foreign}")
 
 
 @versions_app.command("activate")
@@ -275,5 +367,7 @@ def list_all() -> None:
             mark = "*" if version.is_active else " "
             typer.echo(
                 f"{mark} {version.name:<20} {version.created_at:%Y-%m-%d %H:%M}  "
-                f"tasks {sum(counts.tasks.values()):>3}  GT images {counts.images['gt']:>4}"
+                f"tasks {sum(counts.tasks.values()):>3}  GT images {counts.images['gt']:>4}  "
+                f"{version.metric_convention}"
+                + (f"  FOREIGN LINES: {version.foreign_lines}" if version.foreign_lines else "")
             )

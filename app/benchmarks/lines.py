@@ -11,19 +11,36 @@ scored as reference rows like any submission.
 
 from __future__ import annotations
 
+import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.benchmarks.images import current_gt_set, get_image_set, read_set, read_set_u8
-from app.benchmarks.models import ImageSet, TaskDef
+from app.benchmarks.models import ImageSet, LineRecord, TaskDef
+from app.benchmarks.progress import (
+    DEFAULT_CHECKPOINT_EVERY,
+    ProgressRecord,
+    StorageCheckpoints,
+    checkpoint_key,
+    clear_progress,
+)
+from app.benchmarks.provenance import (
+    Target,
+    code_version,
+    demo_regions_hash,
+    set_hash,
+    target,
+)
 from app.benchmarks.service import get_task, list_tasks
+from app.db import new_session, utcnow
 from app.errors import Invalid
 from app.settings import get_settings
 from app.storage import Storage, get_storage
@@ -31,11 +48,15 @@ from gir_core.baselines import (
     KINDS,
     LineKind,
     LineResult,
+    TrainingOptions,
     TrainingProfile,
     get_profile,
+    network_name,
+    options_from_env,
     train_line,
 )
-from gir_core.cli.generality_cmd import read_lines_csv
+from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
+from gir_core.convention import MetricConvention
 from gir_core.demo import DEMO_IMAGES, demo_crop_box
 from gir_core.errors import GirError
 from gir_core.images import crop_to_multiple, load_image_u8
@@ -50,39 +71,6 @@ _DEMO = {image.name: image for image in DEMO_IMAGES}
 def line_model_key(task_key: str, kind: LineKind) -> str:
     """Storage key of a trained line network's ONNX file."""
     return f"lines/{task_key}/{kind}.onnx"
-
-
-def import_lines(*, session: Session, path: Path) -> list[TaskDef]:
-    """Set lines from a CSV ``task_id,acceptance_psnr,excellence_psnr`` (``task_id`` = task key;
-    an optional ``kind`` column must agree with the pool; other columns such as the paper's
-    ``degradations`` are ignored); all rows or none.
-
-    Raises:
-        Invalid: the file is not such a table (gir_core's sentence with file, line and column),
-            names keys that are not in the pool, or gives a task the wrong kind.
-    """
-    try:
-        rows = read_lines_csv(path)
-    except GirError as error:
-        raise Invalid(str(error)) from None
-    tasks = {task.key: task for task in session.scalars(select(TaskDef))}
-    unknown = [row.task_id for row in rows if row.task_id not in tasks]
-    if unknown:
-        shown = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-        raise Invalid(f"lines file '{path}' names task keys not in the pool: {shown}")
-    for row in rows:
-        if row.kind is not None and row.kind != tasks[row.task_id].kind:
-            raise Invalid(
-                f"lines file '{path}': task {row.task_id} is {tasks[row.task_id].kind} in the "
-                f"pool, not {row.kind}"
-            )
-    source = f"imported:{path.name}"[:120]
-    for row in rows:
-        task = tasks[row.task_id]
-        task.acceptance_psnr, task.excellence_psnr = row.acceptance, row.excellence
-        task.line_source = source
-    session.commit()
-    return [tasks[row.task_id] for row in rows]
 
 
 @dataclass(frozen=True)
@@ -107,6 +95,8 @@ def train_lines(
     num_threads: int | None = None,
     storage: Storage | None = None,
     progress: LineProgress | None = None,
+    convention: MetricConvention = DEFAULT_CONVENTION,
+    options: TrainingOptions | None = None,
 ) -> TrainedLines:
     """Train and measure both lines of one task, store their ONNX models, record the values.
 
@@ -116,6 +106,10 @@ def train_lines(
         train_set: name of a ``train`` image set; None trains the demo GT set on the regions
             outside its test crops.
         seed: decides the initial weights and every training patch.
+        convention: the metric convention of the version these lines are for (the authors'
+            by default); recorded in the lines' provenance.
+        options: hardware options (default: ``GIR_LINES_*`` with ``device`` as the device);
+            checkpoints go to storage under ``lines/<task>/<kind>.ckpt`` and a rerun resumes.
 
     Raises:
         NotFound: unknown task or set, or no GT set.
@@ -125,20 +119,30 @@ def train_lines(
     task = get_task(session=session, key=task_key)
     chosen = _profile(profile)
     gt = current_gt_set(session=session)
+    train_hash = (
+        demo_regions_hash(gt)
+        if train_set is None
+        else set_hash(get_image_set(session=session, name=train_set))
+    )
     trainer = _Trainer(
         train=_training_images(session, gt, train_set, chosen.patch_size, store),
         test=read_set(gt, store),
         profile=chosen,
         seed=seed,
-        device=device,
+        options=options or _options(device),
         num_threads=num_threads,
         storage=store,
+        convention=convention,
     )
     session.commit()  # training takes minutes to hours: hold no transaction open meanwhile
     results = {kind: trainer.run(task, kind, progress) for kind in KINDS}
     task.acceptance_psnr = results["acceptance"].psnr
     task.excellence_psnr = results["excellence"].psnr
+    task.input_psnr = results["acceptance"].input_psnr
     task.line_source = f"trained:{chosen.name}"
+    goal = target(session=session, convention=convention)
+    for kind, result in results.items():
+        session.add(_record(task, kind, result, goal, chosen, seed, train_hash))
     session.commit()
     return TrainedLines(
         task_key=task.key,
@@ -149,6 +153,28 @@ def train_lines(
     )
 
 
+def train_many(
+    keys: Sequence[str], *, profile: str, device: str = "cpu", **options: Any
+) -> Iterator[TrainedLines]:
+    """Train the lines of ``keys``, each in its own session; on a GPU up to
+    ``GIR_LINES_PER_GPU`` tasks at once (small nets use a fraction of a GPU), in order of
+    completion. Other keyword arguments go to :func:`train_lines`."""
+    chosen = _options(device)
+    concurrent = chosen.per_gpu if chosen.device.type == "cuda" else 1
+
+    def one(key: str) -> TrainedLines:
+        with new_session() as session:
+            return train_lines(
+                session=session, task_key=key, profile=profile, options=chosen, **options
+            )
+
+    if concurrent <= 1:
+        yield from (one(key) for key in keys)
+        return
+    with ThreadPoolExecutor(max_workers=concurrent, thread_name_prefix="gir-lines") as pool:
+        yield from (future.result() for future in as_completed(pool.submit(one, k) for k in keys))
+
+
 @dataclass(frozen=True)
 class _Trainer:
     """Everything one task's two line trainings share."""
@@ -157,13 +183,15 @@ class _Trainer:
     test: list[NDArray[np.float32]]
     profile: TrainingProfile
     seed: int
-    device: str
+    options: TrainingOptions
     num_threads: int | None
     storage: Storage
+    convention: MetricConvention
 
     def run(self, task: TaskDef, kind: LineKind, progress: LineProgress | None) -> LineResult:
         """Train one line, measure it on the test set, store its ONNX model."""
-        on_step = None if progress is None else _bind(progress, kind)
+        on_step = _bind(progress, kind, self.storage, task.key)
+        checkpoints = StorageCheckpoints(self.storage, checkpoint_key(task.key, kind))
         with tempfile.TemporaryDirectory(prefix="gir-line-") as folder:
             onnx_path = Path(folder) / f"{kind}.onnx"
             result = train_line(
@@ -176,15 +204,74 @@ class _Trainer:
                 benchmark_seed=get_settings().hidden_seed,
                 onnx_path=onnx_path,
                 progress=on_step,
-                device=self.device,
                 num_threads=self.num_threads,
+                convention=self.convention,
+                options=self.options,
+                checkpoints=checkpoints,
             )
             _upload(self.storage, onnx_path, line_model_key(task.key, kind))
+        checkpoints.clear()
+        clear_progress(self.storage, task.key, kind)
         return result
 
 
-def _bind(progress: LineProgress, kind: LineKind) -> Callable[[int, int, float], None]:
-    return lambda done, total, _loss: progress(kind, done, total)
+def _record(
+    task: TaskDef,
+    kind: LineKind,
+    result: LineResult,
+    goal: Target,
+    profile: TrainingProfile,
+    seed: int,
+    train_hash: str,
+) -> LineRecord:
+    """The provenance of a line just trained (``goal`` is what it was measured against)."""
+    network = network_name(
+        kind,
+        features=profile.acceptance_features,
+        blocks=profile.excellence_blocks,
+        channels=profile.excellence_channels,
+    )
+    return LineRecord(
+        task_id=task.id,
+        kind=kind,
+        psnr=result.psnr,
+        gt_hash=goal.gt_hash,
+        degradation_version=goal.degradation_version,
+        seed=goal.seed,
+        metric_convention=goal.metric_convention,
+        network=network,
+        profile=profile.name,
+        iterations=profile.for_kind(kind).iterations,
+        train_set_hash=train_hash,
+        train_seed=seed,
+        code_version=code_version(),
+        made_at=utcnow(),
+        source=f"trained:{profile.name}",
+    )
+
+
+def _options(device: str) -> TrainingOptions:
+    """``GIR_LINES_*`` options, the device given by the caller (CLI flag or worker setting)."""
+    try:
+        found = options_from_env({**os.environ, "GIR_LINES_DEVICE": device})
+    except GirError as error:
+        raise Invalid(str(error)) from None
+    every = found.checkpoint_every or DEFAULT_CHECKPOINT_EVERY
+    return replace(found, checkpoint_every=every)
+
+
+def _bind(
+    progress: LineProgress | None, kind: LineKind, storage: Storage, task_key: str
+) -> Callable[[int, int, float], None]:
+    """Report steps to the caller and to the progress record the admin page reads."""
+    tracker = ProgressRecord(storage, task_key, kind)
+
+    def on_step(done: int, total: int, _loss: float) -> None:
+        tracker.update(done, total)
+        if progress is not None:
+            progress(kind, done, total)
+
+    return on_step
 
 
 def _profile(name: str) -> TrainingProfile:

@@ -20,11 +20,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
+from gir_core.convention import AUTHORS, MetricConvention
 
 
 class ImageSet(Base):
@@ -78,6 +80,9 @@ class TaskDef(Base):
     acceptance_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
     excellence_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
     line_source: Mapped[str] = mapped_column(String(120), default="")
+    # PSNR of the degraded inputs themselves (what doing nothing scores), measured with the lines
+    # or at freeze time: the line-quality rule needs it (gir_core.line_quality).
+    input_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -102,6 +107,16 @@ class BenchmarkVersion(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=False)
     max_side: Mapped[int | None] = mapped_column(Integer, nullable=True)
     metric_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Ground truth anyone can download (the demo's package photos): scores show that the service
+    # works, not how good a model is; the leaderboard says so.
+    gt_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # gir_core.convention text; versions frozen before it was recorded hold "rgb,crop=0,8bit".
+    metric_convention: Mapped[str] = mapped_column(String(40), default=AUTHORS.text)
+    # Real-world inputs are downscaled to this side before the model (None: full size).
+    real_world_max_side: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set when some lines were imported with ``--foreign REASON``: AR/ER are "against foreign
+    # lines: REASON" (the reasons of all such lines, joined).
+    foreign_lines: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     tasks: Mapped[list[VersionTask]] = relationship(
@@ -110,6 +125,11 @@ class BenchmarkVersion(Base):
     image_sets: Mapped[list[VersionImageSet]] = relationship(
         back_populates="version", cascade="all, delete-orphan"
     )
+
+    @property
+    def convention(self) -> MetricConvention:
+        """The metric convention every score and line of this version is measured with."""
+        return MetricConvention.parse(self.metric_convention)
 
 
 class VersionTask(Base):
@@ -124,9 +144,51 @@ class VersionTask(Base):
     position: Mapped[int] = mapped_column(Integer)
     acceptance_psnr: Mapped[float] = mapped_column(Float)
     excellence_psnr: Mapped[float] = mapped_column(Float)
+    input_psnr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The lines' provenance as frozen (None for versions frozen before provenance was kept).
+    acceptance_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("line_records.id"), nullable=True
+    )
+    excellence_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("line_records.id"), nullable=True
+    )
 
     version: Mapped[BenchmarkVersion] = relationship(back_populates="tasks")
     task: Mapped[TaskDef] = relationship()
+    acceptance_record: Mapped[LineRecord | None] = relationship(foreign_keys=[acceptance_record_id])
+    excellence_record: Mapped[LineRecord | None] = relationship(foreign_keys=[excellence_record_id])
+
+
+class LineRecord(Base):
+    """One line as measured or imported, with its provenance (#10 §3): append-only, the newest
+    record of a (task, kind) is the pool's current line; versions point at the ones they froze.
+
+    A line is only meaningful against models scored on the same inputs the same way: the GT set
+    hash, degradation code version, benchmark seed and metric convention must match the version
+    it is frozen into, unless it was imported with ``--foreign REASON`` (``foreign_reason``).
+    Fields are None where an imported file did not say (only possible for foreign lines).
+    """
+
+    __tablename__ = "line_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "acceptance" | "excellence"
+    psnr: Mapped[float] = mapped_column(Float)
+    gt_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    degradation_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    metric_convention: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    network: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    profile: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    iterations: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    train_set_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    train_seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    code_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    made_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    source: Mapped[str] = mapped_column(String(120), default="")
+    foreign_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class VersionImageSet(Base):

@@ -15,7 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.benchmarks.models import BenchmarkVersion, ImageSet, VersionTask
+from app.benchmarks.provenance import foreign_mark
 from app.benchmarks.versions import version_counts, version_sets
+from gir_core.line_quality import line_problems
 
 
 class TaskRead(BaseModel):
@@ -27,6 +29,15 @@ class TaskRead(BaseModel):
     spec: str | None = Field(description="Canonical task text; null for hidden tasks.")
     acceptance_psnr: float = Field(description="Acceptance line, mean PSNR (dB).")
     excellence_psnr: float = Field(description="Excellence line, mean PSNR (dB).")
+    input_psnr: float | None = Field(
+        None,
+        description="PSNR of the degraded inputs themselves (doing nothing), same convention; "
+        "null for hidden tasks and for lines frozen without it.",
+    )
+    line_marks: list[str] = Field(
+        default_factory=list,
+        description="Line-quality problems: 'below the input', 'excellence not above acceptance'.",
+    )
 
     @classmethod
     def of(cls, row: VersionTask) -> TaskRead:
@@ -42,6 +53,10 @@ class TaskRead(BaseModel):
             spec=task.spec if kind == "representative" else None,
             acceptance_psnr=row.acceptance_psnr,
             excellence_psnr=row.excellence_psnr,
+            input_psnr=row.input_psnr if kind == "representative" else None,
+            line_marks=list(
+                line_problems(row.input_psnr, row.acceptance_psnr, row.excellence_psnr)
+            ),
         )
 
 
@@ -97,10 +112,34 @@ class VersionRead(BaseModel):
         )
 
 
+class MeasurementRead(BaseModel):
+    """How a benchmark version measures (#10): said wherever its numbers are shown."""
+
+    metric_convention: str = Field(description="e.g. rgb,crop=4,8bit (gir_core.convention).")
+    metric_convention_text: str = Field(description="e.g. PSNR: RGB, 8-bit, 4-px border cropped.")
+    foreign_lines: str | None = Field(
+        description="Set when AR/ER are against imported foreign lines, with the reason."
+    )
+    real_world_max_side: int | None = Field(
+        description="Real-world inputs are downscaled to this side before the model (null: not)."
+    )
+
+    @classmethod
+    def of(cls, version: BenchmarkVersion) -> MeasurementRead:
+        """The version's convention, foreign-line mark and real-world input size."""
+        return cls(
+            metric_convention=version.convention.text,
+            metric_convention_text=version.convention.describe(),
+            foreign_lines=foreign_mark(version.foreign_lines),
+            real_world_max_side=version.real_world_max_side,
+        )
+
+
 class VersionDetail(VersionRead):
     """One version with what it measures and on which image sets."""
 
     max_side: int | None = Field(description="GT images were downscaled to this side; or none.")
+    measurement: MeasurementRead
     metric_settings: dict[str, Any]
     image_sets: list[ImageSetRead]
 
@@ -110,6 +149,7 @@ class VersionDetail(VersionRead):
         return cls(
             **VersionRead.of(version).model_dump(),
             max_side=version.max_side,
+            measurement=MeasurementRead.of(version),
             metric_settings=version.metric_settings,
             image_sets=[ImageSetRead.of(s) for s in version_sets(version)],
         )

@@ -1,8 +1,8 @@
 """The task pool: add tasks, the representative 50, hidden samples, clustering picks; list them.
 
 Keys are public ids: representative tasks are numbered ("1".."50" for Table C.1, then "51"...),
-hidden tasks are "h01", "h02", ... Hidden task ``hN`` is ``sample_task([hidden_seed, N])``, so the
-hidden set is a pure function of the operator's secret and can be regenerated, never guessed.
+hidden tasks are "h01", "h02", ... The hidden set is :func:`gir_core.hidden.hidden_tasks` of
+the operator's secret (``per_order`` tasks for each order 1..5): regenerated, never guessed.
 A task's spec is stored in canonical form and identified by its hash, so the pool never holds
 the same task twice. Nothing here puts a hidden spec into an error message.
 """
@@ -21,8 +21,9 @@ from app.errors import Conflict, Invalid, NotFound
 from app.settings import get_settings
 from app.storage import Storage
 from gir_core.errors import GirError
+from gir_core.hidden import DEFAULT_PER_ORDER, hidden_tasks
 from gir_core.selection import SelectionResult, select_representative
-from gir_core.tasks import Task, representative_tasks, sample_task
+from gir_core.tasks import Task, representative_tasks
 
 REPRESENTATIVE = "representative"
 HIDDEN = "hidden"
@@ -130,24 +131,33 @@ def add_representative(*, session: Session) -> list[TaskDef]:
     return added
 
 
-def sample_hidden(*, session: Session, n: int, seed: int | None = None) -> list[TaskDef]:
-    """Add ``n`` hidden tasks: key ``hN`` holds ``sample_task([seed, N])``, N continuing from the
-    highest hidden key; a draw equal to a pool task is skipped (its number stays unused).
+def sample_hidden(
+    *, session: Session, per_order: int = DEFAULT_PER_ORDER, seed: int | None = None
+) -> list[TaskDef]:
+    """Add the stratified hidden set of ``seed`` (``per_order`` tasks of each order 1..5, the
+    list ``gir tasks --hidden`` prints) under the next free keys ``hN``, order 1 first.
 
-    ``seed`` defaults to ``GIR_HIDDEN_SEED``.
+    Idempotent: a drawn task already in the pool as a hidden task is kept where it is; a larger
+    ``per_order`` later adds only the new tasks (the set extends the smaller one). Other pool
+    tasks are avoided by the draw. ``seed`` defaults to ``GIR_HIDDEN_SEED``.
+
+    Raises:
+        Invalid: ``per_order`` out of range.
     """
-    if n < 1:
-        raise Invalid(f"the number of hidden tasks to sample must be at least 1, got {n}")
     secret = get_settings().hidden_seed if seed is None else seed
+    pool = list(session.scalars(select(TaskDef)))
+    hidden = {row.task_hash for row in pool if row.kind == HIDDEN}
+    try:
+        drawn = hidden_tasks(secret, per_order, avoid=[r.spec for r in pool if r.kind != HIDDEN])
+    except GirError as error:
+        raise Invalid(str(error)) from None
     number = _next_hidden_number(session)
-    hashes = set(session.scalars(select(TaskDef.task_hash)))
     added: list[TaskDef] = []
-    while len(added) < n:
-        task = sample_task([secret, number])
-        if task.id not in hashes:
-            hashes.add(task.id)
-            added.append(_row(hidden_key(number), task, HIDDEN))
-            session.add(added[-1])
+    for task in drawn:
+        if task.id in hidden:
+            continue
+        added.append(_row(hidden_key(number), task, HIDDEN))
+        session.add(added[-1])
         number += 1
     session.commit()
     return added

@@ -3,9 +3,9 @@ run left (account, image sets, tasks, lines, version) and only makes what is mis
 
 The pool is small so that lines for every task train on two CPU cores in minutes: Table C.1's
 ten single degradations (keys 1-10), ten of its mixtures (:data:`MIXTURES`, keys = their Table
-C.1 numbers) and ten hidden tasks drawn from ``GIR_HIDDEN_SEED``. Everything goes through the
-benchmark services the operator CLI uses; only the representative rows are written here, because
-the service adds Table C.1 as all fifty tasks or none.
+C.1 numbers) and the stratified hidden set of ``GIR_HIDDEN_SEED`` with two tasks per order.
+Everything goes through the benchmark services the operator CLI uses; only the representative
+rows are written here, because the service adds Table C.1 as all fifty tasks or none.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -160,9 +160,10 @@ def ensure_real_sets(*, session: Session, folder: Path, say: Say) -> list[ImageS
 
 
 def ensure_tasks(
-    *, session: Session, numbers: tuple[int, ...], hidden: int, say: Say
+    *, session: Session, numbers: tuple[int, ...], hidden_per_order: int, say: Say
 ) -> list[TaskDef]:
-    """Table C.1 tasks ``numbers`` under their own numbers, and ``hidden`` hidden tasks.
+    """Table C.1 tasks ``numbers`` under their own numbers, and the stratified hidden set of
+    ``GIR_HIDDEN_SEED`` with ``hidden_per_order`` tasks of each order 1..5.
 
     Raises:
         Conflict: the pool holds another task under one of those numbers.
@@ -186,13 +187,7 @@ def ensure_tasks(
             )
             added += 1
     session.commit()
-    have = (
-        session.scalar(
-            select(func.count()).select_from(TaskDef).where(TaskDef.kind == task_service.HIDDEN)
-        )
-        or 0
-    )
-    drawn = task_service.sample_hidden(session=session, n=hidden - have) if have < hidden else []
+    drawn = task_service.sample_hidden(session=session, per_order=hidden_per_order)
     if added or drawn:
         say(f"task pool: {added} representative and {len(drawn)} hidden tasks added")
     return task_service.list_tasks(session=session)
@@ -230,7 +225,17 @@ def ensure_version(*, session: Session, name: str, say: Say) -> BenchmarkVersion
     try:
         version = versions.get_version(session=session, name=name)
     except NotFound:
-        versions.freeze_version(session=session, name=name, activate=True)
+        # The demo's ground truth ships in scikit-image/scikit-learn: declared public. Weak
+        # lines (a smaller profile, or trained on a changed pool) are frozen with a warning
+        # and counted on the board rather than leaving the demo without a version.
+        versions.freeze_version(
+            session=session,
+            name=name,
+            activate=True,
+            public_gt=True,
+            allow_weak_lines=True,
+            warn=say,
+        )
         counts = versions.version_counts(versions.get_version(session=session, name=name))
         say(
             f"froze and activated benchmark version {name}: {counts.tasks['representative']} "
@@ -264,6 +269,10 @@ def ensure_lines(
 ) -> int:
     """Train the acceptance and excellence lines of every pool task that has none; how many.
 
+    With the ``demo`` profile the shipped lines (:mod:`app.demo.shipped`) of every task whose
+    provenance matches this pool exactly (GT and training pixels, degradation version, seed,
+    convention, network, profile, iterations) are imported instead; only the rest is trained.
+
     Each task's two networks are trained on :data:`TRAIN_SET` and measured on the GT set with
     the benchmark seed by :func:`~app.benchmarks.lines.train_lines` (their ONNX files stay in
     storage for the reference rows). One line per task is printed as it finishes, with an
@@ -273,6 +282,17 @@ def ensure_lines(
     if not todo:
         return 0
     from app.benchmarks.lines import train_lines
+    from app.demo.shipped import SHIPPED, import_shipped
+
+    if profile == "demo":
+        imported, why_not = import_shipped(session, profile, TRAIN_SET)
+        if imported:
+            say(f"lines: {imported} tasks' shipped lines imported ({SHIPPED.name}, provenance "
+                "matches)")  # fmt: skip
+        if not why_not:
+            return 0
+        say(f"lines: not shipped for this pool ({why_not}); training those")
+        todo = [t for t in todo if t.excellence_psnr is None]
 
     say(f"training lines ({profile} profile) for {len(todo)} tasks: 2 networks each")
     started = datetime.now(UTC)

@@ -43,8 +43,7 @@ from app.submissions.service import create_submission
 from app.submissions.upload import ReceivedUpload
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.images import load_image, read_png_u8
-from gir_core.imaging import quantize, to_float
-from gir_core.metrics import psnr, ssim
+from gir_core.imaging import to_float
 from gir_core.runners import RunOptions, load_runner, restore
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
@@ -155,11 +154,25 @@ def ensure_line_rows(
     if not kinds:
         return []
     tell = say or (lambda _text: None)
+    if not _networks_stored(version):
+        # Shipped lines come as values, without their networks: no SSIM or runtime to show.
+        tell("reference rows: the lines were imported without their networks; no line rows")
+        return []
     tell(f"reference rows: running the {' and '.join(kinds)} networks on their own tasks (SSIM)")
     measured = _measure(version, kinds, threads, show)
     added = [_insert_row(session, owner, version, kind, profile, measured[kind]) for kind in kinds]
     tell(f"reference rows: {' and '.join(kinds)} line rows added (submissions {added})")
     return added
+
+
+def _networks_stored(version: BenchmarkVersion) -> bool:
+    """Whether every line network of ``version`` is in storage (trained here, not imported)."""
+    from app.benchmarks.lines import line_model_key
+
+    storage = get_storage()
+    return all(
+        storage.exists(line_model_key(vt.task.key, kind)) for vt in version.tasks for kind in KINDS
+    )
 
 
 def _row_key(version: BenchmarkVersion, kind: LineKind) -> str:
@@ -194,6 +207,7 @@ def _measure(
     )
     inputs = {(record.image_index, record.task_id): record.path for record in made.records}
     options = RunOptions(device="cpu", threads=threads or os.cpu_count() or 1)
+    convention = version.convention  # measured exactly as the lines and submissions are
     results: dict[LineKind, dict[str, _Measured]] = {kind: {} for kind in kinds}
     for done, (key, task) in enumerate(frozen, start=1):
         images = [to_float(read_png_u8(inputs[(i, task.id)])) for i in range(len(gts))]
@@ -201,11 +215,12 @@ def _measure(
             model = storage.local_path(line_model_key(key, kind)).read_bytes()
             runner = load_runner(model, options, "onnx")
             started = time.perf_counter()
-            outputs = [quantize(restore(runner, image, options)) for image in images]
+            outputs = [restore(runner, image, options) for image in images]
             seconds = time.perf_counter() - started
+            measured = [convention.measure(out, gt) for out, gt in zip(outputs, gts, strict=True)]
             results[kind][key] = _Measured(
-                psnr=tuple(float(psnr(out, gt)) for out, gt in zip(outputs, gts, strict=True)),
-                ssim=tuple(float(ssim(out, gt)) for out, gt in zip(outputs, gts, strict=True)),
+                psnr=tuple(value for value, _ in measured),
+                ssim=tuple(value for _, value in measured),
                 seconds=seconds,
             )
         if show is not None:

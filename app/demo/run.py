@@ -27,7 +27,7 @@ class DemoPlan:
     Attributes:
         profile: line training profile (``demo``; tests use ``tiny``).
         tasks: Table C.1 numbers of the representative tasks.
-        hidden: how many hidden tasks to draw from ``GIR_HIDDEN_SEED``.
+        hidden_per_order: hidden tasks of each order 1..5, drawn from ``GIR_HIDDEN_SEED``.
         version: name of the benchmark version to freeze and activate.
         max_side: side of the GT centre crops.
         real_world: add the package-shipped real-world sets.
@@ -38,8 +38,8 @@ class DemoPlan:
 
     profile: str = "demo"
     tasks: tuple[int, ...] = benchmark.SINGLES + benchmark.MIXTURES
-    hidden: int = 10
-    version: str = "demo-v1"
+    hidden_per_order: int = 2
+    version: str = "demo-v2"
     max_side: int = 256
     real_world: bool = True
     folder: Path = VAR
@@ -109,7 +109,9 @@ def bootstrap(plan: DemoPlan, report: Reporter | None = None) -> DemoState:
         )
         if plan.real_world:
             benchmark.ensure_real_sets(session=session, folder=demo / "real", say=say)
-        benchmark.ensure_tasks(session=session, numbers=plan.tasks, hidden=plan.hidden, say=say)
+        benchmark.ensure_tasks(
+            session=session, numbers=plan.tasks, hidden_per_order=plan.hidden_per_order, say=say
+        )
         trained = _lines(session, plan, gt, report)
         version = benchmark.ensure_version(session=session, name=plan.version, say=say)
         identity, new = rows.ensure_identity(session=session, owner=admin)

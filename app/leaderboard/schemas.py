@@ -92,9 +92,29 @@ class LeaderboardPage(BaseModel):
     """A page of the board for one benchmark version (null before any version is active)."""
 
     version: str | None
+    metric_convention: str | None = Field(
+        default=None, description="The version's metric convention, e.g. rgb,crop=4,8bit."
+    )
+    metric_convention_text: str | None = Field(
+        default=None, description="The same in words, e.g. PSNR: RGB, 8-bit, 4-px border cropped."
+    )
+    foreign_lines: str | None = Field(
+        default=None,
+        description="Set when AR/ER are measured against imported foreign lines, with the reason.",
+    )
     sort: SortKey
     order: Literal["asc", "desc"]
     total: int
     limit: int
     offset: int
     items: list[LeaderboardRow]
+    gt_public: bool = Field(
+        False,
+        description="The version's ground truth is public (e.g. package-shipped photos): scores "
+        "show that the service works, not how good a model is.",
+    )
+    weak_lines: int = Field(
+        0,
+        description="Tasks whose lines break the line-quality rule (acceptance not above the "
+        "degraded input, or excellence less than 0.1 dB above acceptance).",
+    )

@@ -19,11 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Subquery, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, Subquery, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.benchmarks.models import BenchmarkVersion
+from app.benchmarks.models import BenchmarkVersion, VersionTask
+from app.benchmarks.provenance import foreign_mark
 from app.errors import NotFound
 from app.leaderboard import cache
 from app.leaderboard.schemas import (
@@ -34,6 +35,8 @@ from app.leaderboard.schemas import (
 )
 from app.submissions.models import Submission, Summary
 from app.submissions.service import submission_url
+from gir_core.convention import MetricConvention
+from gir_core.line_quality import MIN_SPREAD_DB
 
 ASCENDING_BY_DEFAULT = frozenset({"rank", "name", "owner", "format"})
 CSV_COLUMNS = (
@@ -150,6 +153,28 @@ class _Found:
     id: int
     name: str
     state: tuple[str, str] | None
+    convention: MetricConvention
+    foreign_lines: str | None
+    gt_public: bool = False
+    weak_lines: int = 0
+
+
+def _weak_count() -> ScalarSelect[int]:
+    """Tasks of the version whose lines break :mod:`gir_core.line_quality`'s rule, counted in
+    the version's own statement (the board reads in one statement per page)."""
+    weak = or_(
+        and_(
+            VersionTask.input_psnr.is_not(None),
+            VersionTask.acceptance_psnr <= VersionTask.input_psnr,
+        ),
+        VersionTask.excellence_psnr - VersionTask.acceptance_psnr < MIN_SPREAD_DB,
+    )
+    return (
+        select(func.count())
+        .where(VersionTask.version_id == BenchmarkVersion.id, weak)
+        .correlate(BenchmarkVersion)
+        .scalar_subquery()
+    )
 
 
 def _version(session: Session, name: str | None) -> _Found | None:
@@ -158,9 +183,15 @@ def _version(session: Session, name: str | None) -> _Found | None:
     condition = BenchmarkVersion.is_active if name is None else BenchmarkVersion.name == name
     state = cache.state_column(session)
     extra = [state.label("state")] if state is not None else []
-    found = session.execute(
-        select(BenchmarkVersion.id, BenchmarkVersion.name, *extra).where(condition)
-    ).one_or_none()
+    columns = (
+        BenchmarkVersion.id,
+        BenchmarkVersion.name,
+        BenchmarkVersion.metric_convention,
+        BenchmarkVersion.foreign_lines,
+        BenchmarkVersion.gt_public,
+        _weak_count().label("weak_lines"),
+    )
+    found = session.execute(select(*columns, *extra).where(condition)).one_or_none()
     if found is None:
         if name is not None:
             raise NotFound(f"there is no benchmark version named {name!r}")
@@ -168,7 +199,16 @@ def _version(session: Session, name: str | None) -> _Found | None:
     board_state = found.state if state is not None else None
     database = cache.database_of(session.get_bind())
     key = (database, board_state) if board_state is not None else None
-    return _Found(found.id, found.name, key)
+    convention = MetricConvention.parse(found.metric_convention)
+    return _Found(
+        found.id,
+        found.name,
+        key,
+        convention,
+        found.foreign_lines,
+        bool(found.gt_public),
+        int(found.weak_lines or 0),
+    )
 
 
 def _select_rows(
@@ -207,12 +247,17 @@ def _page(session: Session, query: LeaderboardQuery, version: _Found | None) -> 
     )
     return LeaderboardPage(
         version=version.name if version is not None else None,
+        metric_convention=version.convention.text if version is not None else None,
+        metric_convention_text=version.convention.describe() if version is not None else None,
+        foreign_lines=foreign_mark(version.foreign_lines) if version is not None else None,
         sort=query.sort,
         order=direction(query),
         total=total,
         limit=query.limit,
         offset=query.offset,
         items=[_row(row) for row in rows],
+        gt_public=version.gt_public if version is not None else False,
+        weak_lines=version.weak_lines if version is not None else 0,
     )
 
 

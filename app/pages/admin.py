@@ -9,15 +9,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.benchmarks import moderation, versions
+from app.benchmarks.progress import LineProgress, read_progress
 from app.benchmarks.schemas import TaskRead, VersionRead
+from app.benchmarks.service import list_tasks
 from app.deps import OptionalUser, SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.pages.account import sign_in_redirect
 from app.pages.templating import render
+from app.storage import get_storage
 from app.submissions import overview, pipeline
+from gir_core.line_quality import KINDS
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,9 +52,23 @@ def admin_page(
         "active": active.name if active is not None else None,
         "lines": lines,
         "broken": [line.key for line in lines if line.excellence_psnr <= line.acceptance_psnr],
+        "weak": {line.key: "; ".join(line.line_marks) for line in lines if line.line_marks},
+        "training": _training(session),
         "done": done[:200],
     }
     return render(request, "admin.html", context, viewer=viewer)
+
+
+def _training(session: Session) -> list[LineProgress]:
+    """Line training runs under way (their progress records in storage), pool order."""
+    storage = get_storage()
+    found = []
+    for task in list_tasks(session=session):
+        for kind in KINDS:
+            progress = read_progress(storage, task.key, kind)
+            if progress is not None:
+                found.append(progress)
+    return found
 
 
 def _back(message: str) -> RedirectResponse:

@@ -70,16 +70,38 @@ def task_bars(tasks: list[TaskResultRead]) -> list[charts.TaskBar]:
 
 
 def bias_items(submission: SubmissionRead) -> list[charts.DegradationItem]:
-    """The stored per-degradation bias (Table C.1 order), or nothing."""
+    """The stored per-degradation bias (Table C.1 order), or nothing: the profile
+    (median over mixtures, single task, pass rate) or, for old summaries, the old mean."""
     if submission.summary is None:
         return []
-    return [
-        charts.DegradationItem(
-            name=name, mean_score=float(value["mean_score"]), n_tasks=int(value["n_tasks"])
-        )
-        for name, value in submission.summary.bias.items()
-        if isinstance(value, dict) and "mean_score" in value
-    ]
+    items = []
+    for name, value in submission.summary.bias.items():
+        if not isinstance(value, dict):
+            continue
+        if "median_score" in value:
+            items.append(
+                charts.DegradationItem(
+                    name=name,
+                    mean_score=_number(value["median_score"]),
+                    n_tasks=int(value["n_mixtures"]),
+                    profiled=True,
+                    single_score=_number(value["single_score"]),
+                    pass_rate=_number(value["pass_rate"]),
+                    n_broken=int(value["n_broken"]),
+                    mean_all_tasks=_number(value["mean_all_tasks"]),
+                )
+            )
+        elif "mean_score" in value:
+            items.append(
+                charts.DegradationItem(
+                    name=name, mean_score=float(value["mean_score"]), n_tasks=int(value["n_tasks"])
+                )
+            )
+    return items
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from app.benchmarks import thumbnails, versions
+from app.benchmarks.models import VersionTask
+from app.benchmarks.provenance import describe, foreign_mark
 from app.benchmarks.schemas import TaskRead
 from app.deps import OptionalUser, SessionDep
 from app.pages.forms import parse_query
@@ -38,11 +40,22 @@ def tasks_page(request: Request, session: SessionDep, viewer: OptionalUser) -> H
     context = {
         "nav": "tasks",
         "version": version.name if version is not None else None,
+        "convention": version.convention if version is not None else None,
+        "foreign": foreign_mark(version.foreign_lines) if version is not None else None,
+        "provenance": _provenance(version.tasks) if version is not None else {},
         "versions": versions.version_names(session=session),
         "public": [task for task in tasks if task.kind == "representative"],
         "hidden": [task for task in tasks if task.kind == "hidden"],
     }
     return render(request, "tasks.html", context, viewer=viewer)
+
+
+def _provenance(rows: list[VersionTask]) -> dict[str, tuple[str, str]]:
+    """Each task's (acceptance, excellence) line provenance as frozen, in words (no seed)."""
+    return {
+        row.task.key: (describe(row.acceptance_record), describe(row.excellence_record))
+        for row in rows
+    }
 
 
 @router.get("/tasks/clean.png")

@@ -338,25 +338,37 @@ def summary_values(
 
 
 def _bias(lines: Sequence[generality.TaskLine], means: Mapping[str, float]) -> dict[str, Any]:
-    """Per-degradation mean normalised score, name -> {n_tasks, mean_score}.
+    """Per-degradation profile (:func:`gir_core.generality.degradation_profile`), name ->
+    {single_score, n_single, median_score, pass_rate, n_mixtures, n_broken, mean_all_tasks,
+    n_tasks}; ``mean_all_tasks`` is the old mean of s over every task containing it, kept
+    under a name that says what it is (pages label it as the old measure).
 
     Public tasks only: hidden tasks' scores are published per task (by key), so a per-degradation
-    mean over them would let anyone solve for which degradations each hidden task contains.
-    Tasks with a broken line (excellence not above acceptance: no score) are left out and named
-    in the log, so one bad line does not blank the whole chart; the stored shape stays one entry
-    per degradation name, which is all the summary's readers expect. Empty (and logged) only
-    when the lines cannot be scored at all (e.g. an unknown degradation name).
+    figure over them would let anyone solve for which degradations each hidden task contains.
+    Tasks with a broken line (excellence not above acceptance: no score) are left out and
+    counted. Empty (and logged) only when the lines cannot be scored at all (e.g. an unknown
+    degradation name).
     """
     lines = [line for line in lines if line.kind != "hidden"]
     means = {line.task_id: means[line.task_id] for line in lines if line.task_id in means}
-    if broken := generality.broken_lines(lines):
-        log.info("per-degradation bias leaves out tasks with broken lines: %s", ", ".join(broken))
     try:
-        bias = generality.degradation_bias(lines, means, skip_broken=True)
+        profile = generality.degradation_profile(lines, means)
     except ParameterError as error:
         log.warning("per-degradation bias left empty: %s", error)
         return {}
-    return {name: {"n_tasks": b.n_tasks, "mean_score": b.mean_score} for name, b in bias.items()}
+    return {
+        name: {
+            "single_score": p.single_score,
+            "n_single": p.n_single,
+            "median_score": p.median_score,
+            "pass_rate": p.pass_rate,
+            "n_mixtures": p.n_mixtures,
+            "n_broken": p.n_broken,
+            "mean_all_tasks": p.mean_score,
+            "n_tasks": p.n_single + p.n_mixtures,
+        }
+        for name, p in profile.items()
+    }
 
 
 # -- the reconciler -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
+from app.benchmarks.schemas import MeasurementRead
 from app.errors import NotFound
 from app.storage import get_storage
 from app.submissions.models import RealWorldResultRow, Summary, TaskResultRow
@@ -72,13 +73,12 @@ def submission_results(
         .order_by(ImageSet.name)
     )
     summary = session.get(Summary, submission_id)
-    version = session.scalar(
-        select(BenchmarkVersion.name).where(BenchmarkVersion.id == submission.benchmark_version_id)
-    )
+    version = session.get(BenchmarkVersion, submission.benchmark_version_id or -1)
     return SubmissionResults(
         submission_id=submission_id,
         status=submission.status,  # type: ignore[arg-type]
-        benchmark_version=version,
+        benchmark_version=version.name if version is not None else None,
+        measurement=MeasurementRead.of(version) if version is not None else None,
         tasks=[_task_read(*row) for row in tasks],
         real_world=[
             RealWorldResultRead(

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.benchmarks.schemas import MeasurementRead
+
 Visibility = Literal["public", "private"]
 Status = Literal["queued", "validating", "running", "scored", "failed", "cancelled"]
 Format = Literal["onnx", "torchscript"]
@@ -124,7 +126,15 @@ class SummaryRead(BaseModel):
     psnr_representative: float | None
     psnr_hidden: float | None
     mean_niqe: float | None
-    bias: dict[str, Any] = Field(description="Mean normalised score per basic degradation.")
+    bias: dict[str, Any] = Field(
+        description=(
+            "Per basic degradation, over public tasks: single_score (s of its order-1 task), "
+            "median_score, pass_rate (share above acceptance) and n_mixtures over the mixtures "
+            "containing it, n_broken (tasks with broken lines, left out), and mean_all_tasks "
+            "(the old mean of s over every task containing it: outlier-prone). Summaries made "
+            "before this measure hold only n_tasks and mean_score (that old mean)."
+        )
+    )
     computed_at: datetime
 
 
@@ -216,6 +226,7 @@ class SubmissionResults(BaseModel):
     submission_id: int
     status: Status
     benchmark_version: str | None
+    measurement: MeasurementRead | None = None
     tasks: list[TaskResultRead]
     real_world: list[RealWorldResultRead]
     summary: SummaryRead | None

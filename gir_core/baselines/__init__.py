@@ -12,7 +12,7 @@ Example:
     3
 """
 
-from gir_core.baselines.data import BatchPrefetcher, PatchSampler, check_disjoint, image_digest
+from gir_core.baselines.data import PatchSampler, check_disjoint, image_digest
 from gir_core.baselines.export import export_onnx
 from gir_core.baselines.lines import (
     LineResult,
@@ -27,33 +27,48 @@ from gir_core.baselines.nets import (
     ExcellenceNet,
     LineKind,
     conv_layer_count,
+    network_name,
     parameter_count,
 )
+from gir_core.baselines.options import TrainingOptions, options_from_env, select_device
+from gir_core.baselines.producers import BatchStream, default_producers
 from gir_core.baselines.profiles import PROFILES, TrainingProfile, get_profile
-from gir_core.baselines.training import LogEntry, TrainingRecord, build_net, fit
+from gir_core.baselines.training import (
+    CheckpointStore,
+    LogEntry,
+    TrainingRecord,
+    build_net,
+    fit,
+)
 
 __all__ = [
     "KINDS",
     "PROFILES",
     "AcceptanceNet",
-    "BatchPrefetcher",
+    "BatchStream",
+    "CheckpointStore",
     "ExcellenceNet",
     "LineKind",
     "LineResult",
     "LogEntry",
     "PatchSampler",
+    "TrainingOptions",
     "TrainingProfile",
     "TrainingRecord",
     "build_net",
     "check_disjoint",
     "conv_layer_count",
+    "default_producers",
     "degrade_test_images",
     "evaluate",
     "export_onnx",
     "fit",
     "get_profile",
     "image_digest",
+    "network_name",
+    "options_from_env",
     "parameter_count",
     "restore",
+    "select_device",
     "train_line",
 ]

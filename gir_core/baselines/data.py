@@ -1,4 +1,4 @@
-"""Training data for the lines: on-the-fly degraded patches, prefetched in a background thread.
+"""Training data for the lines: on-the-fly degraded patches, made by parallel producers.
 
 As in the paper (section 5.1), clean patches are cut at random from training images and degraded
 on the fly with a fresh seed each. Rain, haze and snow need the whole image (depth, streak
@@ -6,20 +6,17 @@ geometry, the snow mask), so when a task starts with one of them that first step
 whole training images up front (``weather_variants`` copies each, as the paper generated them
 offline) and only the remaining steps are applied to patches.
 
-Degrading is the CPU bottleneck, so :class:`BatchPrefetcher` degrades the next batches in one
-background thread while the network trains; a single producer keeps the random stream in one
-order, so training stays deterministic for a seed.
+Every batch is a pure function of the line's seed and the batch's index
+(:meth:`PatchSampler.batch`), so batches can be made by any number of producer processes
+(:mod:`gir_core.baselines.producers`) in any order and still form the same stream, and a resumed
+training run picks the stream up at the step it stopped.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Generic, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +30,7 @@ Batch = tuple[NDArray[np.float32], NDArray[np.float32]]
 """(degraded inputs, clean targets), each ``[N, 3, P, P]`` float32."""
 
 _SEED_BOUND = 2**32
-_T = TypeVar("_T")
+_WEATHER, _BATCH = 0, 1  # spawn keys: the weather copies' stream and each batch's stream
 
 
 def image_digest(image: NDArray[np.generic]) -> str:
@@ -59,8 +56,18 @@ def check_disjoint(train: Sequence[FloatImage], test: Sequence[FloatImage]) -> N
             )
 
 
+WHOLE_IMAGE = frozenset({"damage"})
+"""Degradations whose strength depends on the image size: ``damage`` burns N lines whatever the
+size, so on a 32 px patch it covers nearly everything while a 256 px test image keeps most of
+its pixels; nets trained on such patches fell below the input. Tasks containing one are applied
+to whole training images (``weather_variants`` copies each) and patches cut from the copies."""
+
+
 def split_weather(task: Task) -> tuple[Task | None, Task | None]:
-    """(whole-image head, per-patch tail): the head is the first step if it is rain/haze/snow."""
+    """(whole-image head, per-patch tail): the head is the first step if it is rain/haze/snow,
+    or the whole task if it contains a size-dependent step (:data:`WHOLE_IMAGE`)."""
+    if any(step.name in WHOLE_IMAGE for step in task.steps):
+        return task, None
     if not get(task.steps[0].name).first_only:
         return None, task
     head = Task(task.steps[:1])
@@ -77,14 +84,15 @@ class _Source:
 
 
 class PatchSampler:
-    """Draws batches of (degraded, clean) patches; all randomness comes from one Generator.
+    """Draws batches of (degraded, clean) patches; batch ``i`` depends only on ``entropy``, ``i``.
 
     Args:
         task: the task the line is trained on.
         images: clean float32 RGB training images, each at least ``patch_size`` on both sides.
         patch_size: patch side, a multiple of 4.
         batch_size: patches per batch.
-        rng: the only source of randomness (image, crop, flip, per-sample degradation seed).
+        entropy: the seed material (e.g. ``(seed, task_key)``): every random choice (image, crop,
+            flip, per-sample degradation seed, weather copies) derives from it.
         weather_variants: whole-image degraded copies per image, for weather-first tasks.
         contexts: optional per-image depth/snow contexts for the whole-image weather step.
     """
@@ -96,14 +104,14 @@ class PatchSampler:
         *,
         patch_size: int,
         batch_size: int,
-        rng: np.random.Generator,
+        entropy: Sequence[int],
         weather_variants: int = 1,
         contexts: Sequence[ImageContext] | None = None,
     ) -> None:
         _check_training_images(images, patch_size, contexts)
         self.patch_size = patch_size
         self.batch_size = batch_size
-        self._rng = rng
+        self.entropy = tuple(int(value) for value in entropy)
         self._head, self._tail = split_weather(task)
         self._sources = [
             _Source(image, self._weather_copies(image, i, weather_variants, contexts))
@@ -120,12 +128,16 @@ class PatchSampler:
         if self._head is None:
             return []
         context = contexts[index] if contexts is not None else None
-        seeds = [int(self._rng.integers(_SEED_BOUND)) for _ in range(count)]
+        rng = self._rng(_WEATHER, index)
+        seeds = [int(rng.integers(_SEED_BOUND)) for _ in range(count)]
         return [self._head.apply(image, s, image_index=index, context=context) for s in seeds]
 
-    def sample(self) -> tuple[FloatImage, FloatImage]:
-        """One (degraded, clean) patch pair, H×W×3 float32."""
-        rng, side = self._rng, self.patch_size
+    def _rng(self, *key: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.entropy, spawn_key=key))
+
+    def sample(self, rng: np.random.Generator) -> tuple[FloatImage, FloatImage]:
+        """One (degraded, clean) patch pair, H×W×3 float32, drawn from ``rng``."""
+        side = self.patch_size
         index = int(rng.integers(len(self._sources)))
         source = self._sources[index]
         height, width = source.clean.shape[:2]
@@ -143,9 +155,10 @@ class PatchSampler:
         degraded = start if self._tail is None else self._tail.apply(start, seed, image_index=index)
         return degraded, clean
 
-    def batch(self) -> Batch:
-        """A batch in network layout ``[N, 3, P, P]``."""
-        pairs = [self.sample() for _ in range(self.batch_size)]
+    def batch(self, index: int) -> Batch:
+        """Batch number ``index`` (0-based) in network layout ``[N, 3, P, P]``."""
+        rng = self._rng(_BATCH, index)
+        pairs = [self.sample(rng) for _ in range(self.batch_size)]
         inputs = np.stack([p[0] for p in pairs]).transpose(0, 3, 1, 2)
         targets = np.stack([p[1] for p in pairs]).transpose(0, 3, 1, 2)
         return np.ascontiguousarray(inputs), np.ascontiguousarray(targets)
@@ -165,67 +178,3 @@ def _check_training_images(
                 f"training image {i} is {image.shape[1]}×{image.shape[0]}, smaller than the "
                 f"{patch_size}×{patch_size} training patches"
             )
-
-
-class _Failure:
-    """An exception raised in the producer thread, carried to the consumer."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-
-class BatchPrefetcher(Generic[_T]):
-    """Yields ``count`` batches from ``make_batch``, computed ahead in one background thread.
-
-    Use as a context manager: leaving it (normally or by an exception) stops the thread.
-
-    Example:
-        >>> with BatchPrefetcher(lambda: 7, count=3, depth=2) as batches:
-        ...     list(batches)
-        [7, 7, 7]
-    """
-
-    def __init__(self, make_batch: Callable[[], _T], *, count: int, depth: int) -> None:
-        self._make_batch = make_batch
-        self._count = count
-        self._queue: queue.Queue[_T | _Failure] = queue.Queue(maxsize=max(1, depth))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, name="gir-batches", daemon=True)
-
-    def _produce(self) -> None:
-        for _ in range(self._count):
-            try:
-                item: _T | _Failure = self._make_batch()
-            except BaseException as error:  # re-raised in the consumer thread
-                item = _Failure(error)
-            if not self._put(item) or isinstance(item, _Failure):
-                return
-
-    def _put(self, item: _T | _Failure) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __enter__(self) -> Iterator[_T]:
-        self._thread.start()
-        return self._consume()
-
-    def _consume(self) -> Iterator[_T]:
-        for _ in range(self._count):
-            item = self._queue.get()
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        self._thread.join()

@@ -1,8 +1,9 @@
 """Train one line (acceptance or excellence) for one task and measure it on the test images.
 
 A line is the mean test PSNR of a network trained on that single task (SPEC §2.2): the output is
-clipped to [0, 1] and quantised to 8 bit before the PSNR against the ground truth (RGB, no border
-crop), the same convention that scores submissions, so the comparison is like for like.
+clipped to [0, 1] and quantised to 8 bit before the PSNR against the ground truth, under the
+benchmark version's metric convention (:mod:`gir_core.convention`, the authors' RGB/crop 4 by
+default) — the convention that scores submissions, so the comparison is like for like.
 
 Test inputs follow the benchmark convention ``task.apply(gt, benchmark_seed, image_index=i)``;
 callers with special depth or snow sources pass ready-made (degraded, ground truth) pairs instead.
@@ -22,8 +23,10 @@ from torch import nn
 from gir_core.baselines.data import PatchSampler, check_disjoint
 from gir_core.baselines.export import export_onnx
 from gir_core.baselines.nets import LineKind
+from gir_core.baselines.options import TrainingOptions
 from gir_core.baselines.profiles import TrainingProfile, resolve_profile
 from gir_core.baselines.training import (
+    CheckpointStore,
     ProgressCallback,
     TrainingRecord,
     build_net,
@@ -31,19 +34,20 @@ from gir_core.baselines.training import (
     fit,
     torch_threads,
 )
+from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
+from gir_core.convention import MetricConvention
 from gir_core.degradations import ImageContext
 from gir_core.errors import ParameterError
 from gir_core.imaging import FloatImage, check_image, quantize
-from gir_core.metrics import psnr
 from gir_core.tasks import Task
 
 Pair = tuple[FloatImage, FloatImage]
 """(degraded input, ground truth)."""
 
 
-def _psnr(output: FloatImage, truth: FloatImage) -> float:
-    """The benchmark's headline PSNR (RGB, no crop, pyiqa's convention)."""
-    return float(psnr(output, truth))
+def _psnr(output: FloatImage, truth: FloatImage, convention: MetricConvention) -> float:
+    """The benchmark's headline PSNR under the version's convention."""
+    return convention.psnr(convention.prepare(output), truth)
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,10 +102,15 @@ def restore(model: nn.Module, image: FloatImage, device: torch.device) -> FloatI
     return quantize(y.transpose(1, 2, 0))
 
 
-def evaluate(model: nn.Module, pairs: Sequence[Pair], device: torch.device) -> list[float]:
+def evaluate(
+    model: nn.Module,
+    pairs: Sequence[Pair],
+    device: torch.device,
+    convention: MetricConvention = DEFAULT_CONVENTION,
+) -> list[float]:
     """Per-pair PSNR of the model's quantised output against the ground truth."""
     model.eval()
-    return [_psnr(restore(model, degraded, device), truth) for degraded, truth in pairs]
+    return [_psnr(restore(model, degraded, device), truth, convention) for degraded, truth in pairs]
 
 
 def _test_pairs(
@@ -150,6 +159,9 @@ def train_line(
     device: str | torch.device = "cpu",
     num_threads: int | None = None,
     train_contexts: Sequence[ImageContext] | None = None,
+    convention: MetricConvention = DEFAULT_CONVENTION,
+    options: TrainingOptions | None = None,
+    checkpoints: CheckpointStore | None = None,
 ) -> LineResult:
     """Train the ``kind`` line network on ``task`` and measure its mean PSNR on the test set.
 
@@ -170,6 +182,10 @@ def train_line(
             when other processes share the CPUs: torch's threads spin while waiting, and on an
             oversubscribed two-core machine training ran 2-10× slower.
         train_contexts: per-training-image depth/snow sources for weather-first tasks.
+        convention: how the line is measured: the benchmark version's metric convention.
+        options: hardware options (device, autocast, producers, checkpoint period); when given,
+            its device wins over ``device``.
+        checkpoints: where to keep checkpoints; a run that finds one there resumes from it.
 
     Raises:
         ParameterError: unknown kind or profile, a negative seed, a training image equal to a
@@ -184,33 +200,34 @@ def train_line(
         ('acceptance', 2)
     """
     task = Task.parse(task) if isinstance(task, str) else task
-    kind, chosen = check_kind(kind), resolve_profile(profile)
+    kind = check_kind(kind)
+    chosen = resolve_profile(profile).for_kind(kind)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ParameterError(f"seed must be an integer ≥ 0, got {seed!r}")
     pairs = _test_pairs(task, test, benchmark_seed)
     check_disjoint(train_images, [truth for _, truth in pairs])
-    rng = np.random.default_rng(np.random.SeedSequence([seed, task.key]))
     sampler = PatchSampler(
         task,
         train_images,
         patch_size=chosen.patch_size,
         batch_size=chosen.batch_size,
-        rng=rng,
+        entropy=(seed, task.key),
         weather_variants=chosen.weather_variants,
         contexts=train_contexts,
     )
-    where = torch.device(device)
+    opts = options or TrainingOptions(device=torch.device(device))
     model = _untrained_net(kind, chosen, seed)
     with torch_threads(num_threads):
-        record = fit(model, sampler, chosen, kind=kind, seed=seed, device=where, progress=progress)
-        psnrs = evaluate(model, pairs, where)
+        record = fit(model, sampler, chosen, kind=kind, seed=seed, options=opts,
+                     progress=progress, checkpoints=checkpoints)  # fmt: skip
+        psnrs = evaluate(model, pairs, opts.device, convention)
     written = export_onnx(model, onnx_path) if onnx_path is not None else None
     return LineResult(
         task=str(task),
         kind=kind,
         psnr=float(np.mean(psnrs)),
         psnrs=tuple(psnrs),
-        input_psnr=float(np.mean([_psnr(degraded, truth) for degraded, truth in pairs])),
+        input_psnr=float(np.mean([_psnr(d, truth, convention) for d, truth in pairs])),
         record=record,
         onnx_path=written,
         model=model,

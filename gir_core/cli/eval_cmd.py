@@ -11,6 +11,8 @@ import typer
 
 from gir_core.cli.check_cmd import EXIT_BAD_INPUT, EXIT_REJECTED, DeviceOpt, MultipleOpt, TileOpt
 from gir_core.cli.generality_cmd import read_lines_csv
+from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
+from gir_core.convention import MetricConvention
 from gir_core.errors import GirError, ModelError, ParameterError
 from gir_core.generality import GeneralitySummary, TaskLine, summarize
 from gir_core.images import list_images
@@ -51,9 +53,21 @@ def eval_model(
     tile: TileOpt = None,
     device: DeviceOpt = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    convention: Annotated[
+        str,
+        typer.Option(
+            help="Metric convention of the benchmark version (its lines were measured so)."
+        ),
+    ] = DEFAULT_CONVENTION.text,
 ) -> None:
-    """Score MODEL on public tasks over your images; AR/ER when --lines is given."""
+    """Score MODEL on public tasks over your images; AR/ER when --lines is given.
+
+    PSNR follows the version's metric convention: the authors' (RGB, 8-bit, 4-px border
+    cropped) unless --convention says otherwise, e.g. rgb,crop=0,8bit for versions frozen
+    before conventions were recorded.
+    """
     try:
+        measured = MetricConvention.parse(convention)
         selected = select_tasks(tasks)
         bench = Benchmark(
             gt_images=tuple(list_images(images)),
@@ -61,6 +75,7 @@ def eval_model(
             seed=seed,
             cache_dir=cache or Path(tempfile.gettempdir()) / "gir-eval-cache",
             max_side=max_side,
+            convention=measured,
         )
         options = RunOptions(size_multiple, tile, device=device)
         results: list[TaskResult] = []
@@ -79,7 +94,7 @@ def eval_model(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     texts = {key: str(task) for key, task in selected}
-    _print(results, texts, summary, as_json)
+    _print(results, texts, summary, as_json, measured)
 
 
 def _print(
@@ -87,18 +102,21 @@ def _print(
     texts: dict[str, str],
     summary: GeneralitySummary | None,
     as_json: bool,
+    convention: MetricConvention,
 ) -> None:
     if as_json:
         payload: dict[str, object] = {
+            "metric_convention": convention.text,
             "tasks": [
                 {"task": r.key, "spec": texts[r.key], "psnr": r.mean_psnr, "ssim": r.mean_ssim}
                 for r in results
-            ]
+            ],
         }
         if summary is not None:
             payload |= {"ar": summary.ar, "er": summary.er, "mean_psnr": summary.mean_psnr}
         typer.echo(json.dumps(payload, indent=2))
         return
+    typer.echo(convention.describe())
     typer.echo(_table(results, texts))
     if summary is not None:
         typer.echo(f"AR {summary.ar:.2f}  ER {summary.er:.2f}  mean PSNR {summary.mean_psnr:.2f}")

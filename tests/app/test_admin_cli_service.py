@@ -5,6 +5,7 @@ hidden specs are printed only with ``--show-hidden``."""
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,8 @@ from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.settings import get_settings
 from app.submissions.models import Submission
 from gir_core.demo import write_demo_images
-from gir_core.tasks import sample_task
+from gir_core.hidden import hidden_tasks
+from gir_core.tasks import DEGRADATION_VERSION
 
 runner = CliRunner()
 
@@ -127,11 +129,13 @@ def test_images_commands_import_and_refuse_bad_folders(
 
 def test_hidden_specs_are_printed_only_with_show_hidden(db: Session) -> None:
     assert "added 50 representative tasks" in gir_admin("tasks", "add-representative").output
-    sampled = gir_admin("tasks", "sample-hidden", "--n", "3").output
-    assert sampled.strip() == "added 3 hidden tasks: h01, h02, h03"
+    sampled = gir_admin("tasks", "sample-hidden", "--per-order", "1").output
+    assert sampled.strip() == "added 5 hidden tasks: h01, h02, h03, h04, h05"
+    again = gir_admin("tasks", "sample-hidden", "--per-order", "1").output
+    assert again.strip() == "added 0 hidden tasks: none (the pool holds them all already)"
     gir_admin("tasks", "add", "haze(A=0.77,beta=1.3) + noise", "--hidden")
     seed = get_settings().hidden_seed
-    hidden = [str(sample_task([seed, i])) for i in (1, 2, 3)] + [
+    hidden = [str(task) for task in hidden_tasks(seed, per_order=1)] + [
         "haze(A=0.77,beta=1.3) + noise(sigma=20)"
     ]
     assert (
@@ -142,39 +146,62 @@ def test_hidden_specs_are_printed_only_with_show_hidden(db: Session) -> None:
     lines_out = gir_admin("lines", "show").output
     for text in (sampled, plain, lines_out):
         assert not any(spec in text for spec in hidden)
-    assert "h04  hidden         k=2  (hidden)" in plain
+    assert "h02  hidden         k=2  (hidden)" in plain
+    assert "h06  hidden         k=2  (hidden)" in plain
     assert "   50  representative k=5  haze" in plain
     revealed = gir_admin("tasks", "list", "--show-hidden").output
     assert all(spec in revealed for spec in hidden)
     duplicate = gir_admin("tasks", "add", "haze(A=0.77, beta=1.3) + noise(sigma=20)", ok=False)
-    assert_bad_input(duplicate, "as task h04")
+    assert_bad_input(duplicate, "as task h06")
     assert "haze" not in duplicate.stderr
 
 
 def test_lines_import_csv_errors_are_sentences(db: Session, tmp_path: Path) -> None:
     gir_admin("tasks", "add", "noise")
     gir_admin("tasks", "add", "blur", "--hidden")
+    head = "task,kind,psnr,gt_hash,degradation_version,seed,metric_convention,network,profile,"
+    head += "iterations,train_set_hash,train_seed,code_version,created_at\n"
+    tail = ",2,1,rgb,crop=4,8bit,x,demo,10,abc,0,v,2026-12-04\n"
     cases = {
+        "task_id,acceptance_psnr\n1,20\n": "lacks the provenance columns",
+        head + "1,acceptance,abc,h" + tail: "line 2, column 'psnr': 'abc' is not a number",
+        head + "1,best,20,h" + tail: "column 'kind': 'best' is not acceptance or excellence",
+        head + "9,acceptance,20,h" + tail: "neither a pool key nor a task in the pool",
+        head + "1,acceptance,20,h,2,x,rgb,v,p,1,t,0,c,\n": "column 'seed': 'x' is not an integer",
+        head + "1,acceptance,20,h,2,1,rgb,v,p,1,t,0,c,\n": "is not a metric convention",
+        head + "1,acceptance,20,h,2,1,rgb,crop=4,8bit,v,p,1,t,0,c,soon\n": "is not a date",
+        "": "is empty",
+    }
+    for number, (text, fragment) in enumerate(cases.items()):
+        path = tmp_path / f"bad{number}.csv"
+        path.write_text(text.replace("rgb,crop=4,8bit", '"rgb,crop=4,8bit"'))
+        assert_bad_input(gir_admin("lines", "import", str(path), ok=False), fragment)
+    assert_bad_input(
+        gir_admin("lines", "import", str(tmp_path / "none.csv"), ok=False), "cannot read"
+    )
+    legacy = {
         "task_id,acceptance_psnr\n1,20\n": "missing column 'excellence_psnr'",
         "task_id,acceptance_psnr,excellence_psnr\n1,abc,21\n": (
             "line 2, column 'acceptance_psnr': 'abc' is not a number"
         ),
         "task_id,acceptance_psnr,excellence_psnr\n1,20,21\n9,20,21\n": "not in the pool: 9",
-        "": "is empty",
     }
-    for number, (text, fragment) in enumerate(cases.items()):
-        path = tmp_path / f"bad{number}.csv"
+    for number, (text, fragment) in enumerate(legacy.items()):
+        path = tmp_path / f"legacy{number}.csv"
         path.write_text(text)
-        assert_bad_input(gir_admin("lines", "import", str(path), ok=False), fragment)
-    assert_bad_input(
-        gir_admin("lines", "import", str(tmp_path / "none.csv"), ok=False), "cannot read"
-    )
+        result = gir_admin("lines", "import", str(path), "--foreign", "paper", ok=False)
+        assert_bad_input(result, fragment)
     good = tmp_path / "lines.csv"
     good.write_text("task_id,acceptance_psnr,excellence_psnr\n1,30.5,32\nh01,20,21.25\n")
-    assert "imported lines for 2 tasks" in gir_admin("lines", "import", str(good)).output
+    imported = gir_admin("lines", "import", str(good), "--foreign", "Table C.1").output
+    assert "imported lines for 2 tasks as foreign lines (Table C.1)" in imported
     shown = gir_admin("lines", "show").output.splitlines()
-    assert shown[1].split() == ["1", "representative", "1", "30.50", "32.00", "imported:lines.csv"]
-    assert shown[2].split() == ["h01", "hidden", "1", "20.00", "21.25", "imported:lines.csv"]
+    # The input PSNR ("-": imported lines come without it) is measured when a version freezes.
+    assert shown[1].split() == [
+        "1", "representative", "1", "-", "30.50", "32.00", "imported:lines.csv"
+    ]  # fmt: skip
+    assert shown[2].startswith("       acceptance: imported:lines.csv · FOREIGN: Table C.1")
+    assert shown[4].split() == ["h01", "hidden", "1", "-", "20.00", "21.25", "imported:lines.csv"]
 
 
 def test_freeze_refuses_missing_lines_and_one_version_is_active(
@@ -183,18 +210,46 @@ def test_freeze_refuses_missing_lines_and_one_version_is_active(
     gir_admin("images", "add-gt", str(demo_dir), "--name", _set_name())
     gir_admin("tasks", "add", "noise")
     gir_admin("tasks", "add", "blur")
-    gir_admin("tasks", "sample-hidden", "--n", "1")
+    gir_admin("tasks", "add", "noise(sigma=7)", "--hidden")
     assert_bad_input(
         gir_admin("versions", "freeze", "v1", ok=False), "tasks without lines: 1, 2, h01"
     )
     csv_path = tmp_path / "l.csv"
     csv_path.write_text("task_id,acceptance_psnr,excellence_psnr\n1,20,21\n2,22,23\nh01,18,19\n")
-    gir_admin("lines", "import", str(csv_path))
-    out = gir_admin("versions", "freeze", "v1", "--activate").output
+    gir_admin("lines", "import", str(csv_path), "--foreign", "hand-made")
+    # Lines below the degraded inputs (noise σ=7 alone scores ~31 dB) are refused, then
+    # allowed with the flag; the demo photos are package-shipped, so --activate needs
+    # --public-gt.
+    weak = gir_admin("versions", "freeze", "v1", "--activate", ok=False)
+    assert_bad_input(weak, "task h01: below the input")
+    assert "--allow-weak-lines" in weak.output
+    h01 = next(r for r in gir_admin("lines", "show").output.splitlines() if r.split()[0] == "h01")
+    assert "[below the input]" in h01
+    assert float(h01.split()[3]) > 25.0  # the measured input PSNR, shown next to the lines
+    public = gir_admin("versions", "freeze", "v1", "--activate", "--allow-weak-lines", ok=False)
+    assert_bad_input(public, "photos shipped in installed packages")
+    assert "astronaut.png" in public.output and "--public-gt" in public.output
+    out = gir_admin(
+        "versions", "freeze", "v1", "--activate", "--allow-weak-lines", "--public-gt"
+    ).output
+    assert "PSNR: RGB, 8-bit, 4-px border cropped" in out
+    assert "AR/ER of v1 are against foreign lines: hand-made" in out
+    fit = gir_admin("lines", "show").output.splitlines()[-1]
+    assert re.fullmatch(
+        r"lines must fit: gt_hash [0-9a-f]{64} \(GT set '.+'\), degradation_version "
+        + DEGRADATION_VERSION
+        + ", seed GIR_HIDDEN_SEED",
+        fit,
+    )
+    listed = gir_admin("versions", "list").output
+    assert "rgb,crop=4,8bit  FOREIGN LINES: hand-made" in listed
     assert (
         "froze v1 (active): 2 representative + 1 hidden tasks, 7 GT and 0 real-world images" in out
     )
-    gir_admin("versions", "freeze", "v2")
+    v1 = db.scalar(select(BenchmarkVersion).where(BenchmarkVersion.name == "v1"))
+    assert v1 is not None and v1.gt_public
+    assert all(vt.input_psnr is not None for vt in v1.tasks)
+    gir_admin("versions", "freeze", "v2", "--allow-weak-lines")
     assert "v2 is now the active version" in gir_admin("versions", "activate", "v2").output
     assert_bad_input(
         gir_admin("versions", "activate", "v9", ok=False), "no benchmark version named 'v9'"

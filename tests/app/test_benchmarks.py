@@ -17,13 +17,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.benchmarks import images, lines, moderation, service, versions
+from app.benchmarks import (
+    images,
+    line_import,
+    lines,
+    moderation,
+    provenance,
+    service,
+    versions,
+)
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.errors import Conflict, Invalid, NotFound
 from app.submissions.models import Submission, Summary, TaskResultRow
+from gir_core.baselines import get_profile
 from gir_core.demo import DEMO_IMAGES, write_demo_images
+from gir_core.hidden import hidden_tasks
 from gir_core.images import file_sha256, read_png_u8
-from gir_core.tasks import representative_tasks, sample_task
+from gir_core.tasks import DEGRADATION_VERSION, Task, representative_tasks
 
 
 @pytest.fixture(scope="module")
@@ -158,21 +168,28 @@ def test_add_task_numbers_and_refuses_duplicates_without_the_spec(session: Sessi
 
 
 def test_hidden_tasks_come_from_the_seed_and_continue_numbering(session: Session) -> None:
-    first = service.sample_hidden(session=session, n=3, seed=99)
-    more = service.sample_hidden(session=session, n=2, seed=99)
-    assert [t.key for t in first + more] == ["h01", "h02", "h03", "h04", "h05"]
-    for number, row in enumerate(first + more, start=1):
-        assert row.spec == str(sample_task([99, number]))
-        assert row.kind == "hidden" and row.task_hash == sample_task([99, number]).id
-    with pytest.raises(Invalid, match="at least 1"):
-        service.sample_hidden(session=session, n=0)
+    service.add_task(session=session, text="noise(sigma=9)", hidden=True)  # h01, by hand
+    first = service.sample_hidden(session=session, per_order=1, seed=99)
+    more = service.sample_hidden(session=session, per_order=2, seed=99)
+    assert service.sample_hidden(session=session, per_order=2, seed=99) == []
+    expected = hidden_tasks(99, per_order=2, avoid=[])
+    by_order = [expected[0], expected[2], expected[4], expected[6], expected[8]]
+    assert [t.key for t in first] == ["h02", "h03", "h04", "h05", "h06"]
+    assert [t.spec for t in first] == [str(task) for task in by_order]
+    assert [t.key for t in more] == ["h07", "h08", "h09", "h10", "h11"]
+    assert [t.spec for t in more] == [str(task) for task in expected[1::2]]
+    for row in first + more:
+        assert row.kind == "hidden" and row.task_hash == Task.parse(row.spec).id
+        assert row.order == Task.parse(row.spec).order
+    with pytest.raises(Invalid, match=r"per_order must be an integer in 1\.\.1000"):
+        service.sample_hidden(session=session, per_order=0)
 
 
 def test_list_orders_representative_by_number_then_hidden(session: Session) -> None:
     for text in ("noise", "blur", "resize", "ringing", "damage", "compression", "haze", "snow"):
         service.add_task(session=session, text=text)
-    for _ in range(11):
-        service.sample_hidden(session=session, n=1, seed=5)
+    service.sample_hidden(session=session, per_order=2, seed=5)
+    service.add_task(session=session, text="noise(sigma=3)", hidden=True)
     service.add_task(session=session, text="rain")
     keys = [t.key for t in service.list_tasks(session=session)]
     assert keys == [*(str(n) for n in range(1, 10)), *(f"h{n:02d}" for n in range(1, 12))]
@@ -205,7 +222,9 @@ def test_import_lines_sets_values_and_source_all_or_nothing(
         "task_id,kind,acceptance_psnr,excellence_psnr\n1,representative,30.5,32\n"
         "h01,hidden,20,21.25\n"
     )
-    updated = lines.import_lines(session=session, path=good)
+    with pytest.raises(Invalid, match="lacks the provenance columns task, psnr, gt_hash"):
+        line_import.import_lines(session=session, path=good)
+    updated = line_import.import_lines(session=session, path=good, foreign="paper")
     assert [(t.key, t.acceptance_psnr, t.excellence_psnr) for t in updated] == [
         ("1", 30.5, 32.0),
         ("h01", 20.0, 21.25),
@@ -214,11 +233,11 @@ def test_import_lines_sets_values_and_source_all_or_nothing(
     bad = tmp_path / "bad.csv"
     bad.write_text("task_id,acceptance_psnr,excellence_psnr\n1,1,2\n7,1,2\nh9,1,2\n")
     with pytest.raises(Invalid, match="names task keys not in the pool: 7, h9"):
-        lines.import_lines(session=session, path=bad)
+        line_import.import_lines(session=session, path=bad, foreign="paper")
     swapped = tmp_path / "swapped.csv"
     swapped.write_text("task_id,kind,acceptance_psnr,excellence_psnr\n1,hidden,1,2\n")
     with pytest.raises(Invalid, match="task 1 is representative in the pool, not hidden"):
-        lines.import_lines(session=session, path=swapped)
+        line_import.import_lines(session=session, path=swapped, foreign="paper")
     assert service.get_task(session=session, key="1").acceptance_psnr == 30.5
 
 
@@ -247,6 +266,22 @@ def test_train_lines_on_demo_regions_outside_the_test_crops(
         onnx_file = storage_dir / lines.line_model_key(task.key, kind)
         assert onnx_file.stat().st_size > 1000
     assert [m.kind for m in lines.line_models(session=session)] == ["acceptance", "excellence"]
+    records = provenance.current_records(session=session, task_ids=[task.id])
+    acceptance, excellence = records[(task.id, "acceptance")], records[(task.id, "excellence")]
+    assert acceptance.psnr == done.acceptance_psnr and excellence.psnr == done.excellence_psnr
+    for record in (acceptance, excellence):
+        assert record.gt_hash == provenance.set_hash(gt) and len(record.gt_hash) == 64
+        assert record.degradation_version == DEGRADATION_VERSION and record.seed == 20231
+        assert record.metric_convention == "rgb,crop=4,8bit"
+        assert (record.profile, record.train_seed) == ("tiny", 0)
+        assert record.iterations == get_profile("tiny").iterations
+        assert record.train_set_hash == provenance.demo_regions_hash(gt)
+        assert record.code_version == "gir-bench 0.1.0" and record.made_at is not None
+        assert record.source == "trained:tiny" and record.foreign_reason is None
+    assert (acceptance.network, excellence.network) == ("srcnn-9-5-5-32-16", "srresnet-16x2")
+    # The line is measured with the convention: 4 px cropped, as submissions will be.
+    version = versions.freeze_version(session=session, name="trained", allow_weak_lines=True)
+    assert version.tasks[0].acceptance_record is acceptance
 
 
 def test_training_refuses_a_non_demo_gt_set_without_training_images(
@@ -272,7 +307,7 @@ def test_freeze_refuses_tasks_without_lines_naming_them(session: Session, demo_d
     _gt(session, demo_dir)
     _with_lines(session, "noise")
     service.add_task(session=session, text="blur")
-    service.sample_hidden(session=session, n=1, seed=3)
+    service.add_task(session=session, text="noise(sigma=3)", hidden=True)
     with pytest.raises(Invalid) as caught:
         versions.freeze_version(session=session, name="v1")
     assert caught.value.message.startswith("tasks without lines: 2, h01;")
@@ -296,7 +331,9 @@ def test_freeze_copies_tasks_lines_sets_and_settings(
     ]
     assert {link.image_set.name for link in version.image_sets} == {gt.name, real.name}
     assert version.is_active and version.seed == 20231 and version.max_side is None
-    assert version.metric_settings["psnr"].startswith("rgb, no crop, pyiqa")
+    assert version.metric_convention == "rgb,crop=4,8bit"  # the authors', by default
+    assert version.convention.describe() == "PSNR: RGB, 8-bit, 4-px border cropped"
+    assert version.real_world_max_side is None and version.foreign_lines is None
     assert version.metric_settings["line_sources"] == ["imported:test.csv"]
     counts = versions.version_counts(version)
     assert counts.tasks == {"representative": 2, "hidden": 1}
@@ -451,38 +488,45 @@ def test_api_tasks_and_versions_never_show_hidden_specs(
     assert client.get("/api/v1/tasks").json() == {"version": None, "items": []}
     gt = _gt(session, demo_dir)
     rows = _with_lines(session, "noise", hidden=("haze(A=0.85,beta=1.5) + blur",))
-    service.sample_hidden(session=session, n=2, seed=11)
+    service.sample_hidden(session=session, per_order=1, seed=11)
     for row in service.list_tasks(session=session):
         row.acceptance_psnr, row.excellence_psnr = row.acceptance_psnr or 20.0, 22.0
     session.commit()
-    versions.freeze_version(session=session, name="v1", activate=True)
+    versions.freeze_version(session=session, name="v1", activate=True, allow_weak_lines=True)
     hidden_specs = [t.spec for t in service.list_tasks(session=session) if t.kind == "hidden"]
-    assert len(hidden_specs) == 3
+    assert len(hidden_specs) == 6
 
     page = client.get("/api/v1/tasks")
     assert page.status_code == 200
     body = page.json()
     assert body["version"] == "v1"
-    assert body["items"][0] == {
+    first = body["items"][0]
+    assert 15.0 < first.pop("input_psnr") < 40.0  # measured at freeze: imported lines lack it
+    assert first == {
         "key": "1",
         "kind": "representative",
         "order": 1,
         "spec": rows[0].spec,
         "acceptance_psnr": 25.0,
         "excellence_psnr": 22.0,
+        "line_marks": ["excellence not above acceptance"],
     }
-    assert [(i["key"], i["spec"]) for i in body["items"][1:]] == [
-        ("h01", None),
-        ("h02", None),
-        ("h03", None),
+    assert [(i["key"], i["spec"], i["input_psnr"]) for i in body["items"][1:]] == [
+        (f"h0{n}", None, None) for n in range(1, 7)
     ]
     listing = client.get("/api/v1/versions")
     detail = client.get("/api/v1/versions/v1")
-    assert listing.json()[0]["tasks"] == {"representative": 1, "hidden": 3}
+    assert listing.json()[0]["tasks"] == {"representative": 1, "hidden": 6}
     assert listing.json()[0]["images"] == {"gt": 7, "real": 0}
     assert detail.json()["image_sets"][0]["name"] == gt.name
     assert detail.json()["image_sets"][0]["images"] == 7
     assert "seed" not in detail.json()
+    assert detail.json()["measurement"] == {
+        "metric_convention": "rgb,crop=4,8bit",
+        "metric_convention_text": "PSNR: RGB, 8-bit, 4-px border cropped",
+        "foreign_lines": None,
+        "real_world_max_side": None,
+    }
     for response in (page, listing, detail, client.get("/api/v1/tasks?version=v1")):
         for spec in hidden_specs:
             assert spec not in response.text

@@ -330,10 +330,10 @@ def test_degradation_bias_bars_tips_and_lines() -> None:
     drawn = marks(root, "bar")
     assert_tooltips(drawn)
     assert [b.get("data-tip") for b in drawn] == [
-        "blur\nmean s = 0.42 over 7 tasks",
-        "noise\nmean s = 1.30 over 1 task",
-        "jpeg\nmean s = -0.80 over 3 tasks",
-        "haze\nmean s undefined over 0 tasks",
+        "blur\nmean s = 0.42 over 7 tasks (old measure: all tasks)",
+        "noise\nmean s = 1.30 over 1 task (old measure: all tasks)",
+        "jpeg\nmean s = -0.80 over 3 tasks (old measure: all tasks)",
+        "haze\nmean s undefined over 0 tasks (old measure: all tasks)",
     ]
     assert [classes(b) - {"bar"} for b in drawn] == [
         {"pass-acc"},
@@ -346,6 +346,36 @@ def test_degradation_bias_bars_tips_and_lines() -> None:
     # Horizontal bars: the bar of a positive mean starts at the acceptance (0) line.
     zero = marks(root, "line-acc")[0].get("x1")
     assert drawn[0].get("x") == zero
+
+
+def test_degradation_profile_bars_are_medians_with_the_single_task_marked() -> None:
+    items = [
+        DegradationItem("noise", -0.75, 4, True, 0.9, 0.25, 1, -4.07),
+        DegradationItem("rain", None, 0, True, 0.4, None, 0, 0.4),
+    ]
+    root = parse(degradation_bias(items))
+    assert_chart_root(root, "chart-degradation-bias")
+    bars, singles = marks(root, "bar"), marks(root, "single-task")
+    assert_tooltips(bars + singles)
+    assert bars[0].get("data-tip") == (
+        "noise\nalone: s = 0.90\nin 4 mixtures: median s = -0.75, 25% above acceptance\n"
+        "1 task with broken lines left out\nold measure, mean s over all tasks = -4.07"
+    )
+    assert bars[1].get("data-tip") == (
+        "rain\nalone: s = 0.40\nin 0 mixtures: no median\nold measure, mean s over all tasks = 0.40"
+    )
+    assert [classes(b) - {"bar"} for b in bars] == [{"fail"}, {"broken"}]
+    assert [s.get("data-tip") for s in singles] == [
+        "noise\nalone: s = 0.90",
+        "rain\nalone: s = 0.40",
+    ]
+    # The diamond is centred on s = 0.9, between the acceptance (0) and excellence (1) lines.
+    zero = float(marks(root, "line-acc")[0].get("x1") or 0)
+    one = float(marks(root, "line-exc")[0].get("x1") or 0)
+    centre = float((singles[0].get("points") or "").split()[0].split(",")[0])
+    assert centre == pytest.approx(zero + 0.9 * (one - zero), abs=0.5)
+    desc = root.find(f"{NS}desc")
+    assert desc is not None and (desc.text or "").startswith("Median s over mixtures of 2")
 
 
 def test_degradation_bias_escapes_names_and_handles_empty() -> None:

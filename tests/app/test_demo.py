@@ -77,7 +77,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         patch.setenv("GIR_STORAGE_DIR", str(root / "storage"))
         _clear_caches()
         plan = DemoPlan(
-            profile="tiny", tasks=PLAN_TASKS, hidden=1, max_side=128, folder=root, threads=1
+            profile="tiny",
+            tasks=PLAN_TASKS,
+            hidden_per_order=1,
+            max_side=128,
+            folder=root,
+            threads=1,
         )
         recorder = Recorder()
         try:
@@ -106,13 +111,19 @@ def _row(session: Session, name: str) -> Submission:
 def test_bootstrap_builds_an_active_version_with_lines(demo: Demo) -> None:
     with new_session() as session:
         version = session.scalar(select(BenchmarkVersion).where(BenchmarkVersion.is_active))
-        assert version is not None and version.name == "demo-v1"
+        assert version is not None and version.name == "demo-v2"
         frozen = session.scalars(select(VersionTask).filter_by(version_id=version.id)).all()
         keys = sorted(vt.task.key for vt in frozen)
-        assert keys == ["15", "3", "h01"]
+        assert keys == ["15", "3", "h01", "h02", "h03", "h04", "h05"]
+        hidden = sorted((vt.task.key, vt.task.order) for vt in frozen if vt.task.kind == "hidden")
+        assert [order for _, order in hidden] == [1, 2, 3, 4, 5]  # the stratified set, 1 per k
+        assert version.metric_convention == "rgb,crop=4,8bit"
         for vt in frozen:
             assert math.isfinite(vt.acceptance_psnr) and math.isfinite(vt.excellence_psnr)
             assert vt.task.line_source == "trained:tiny"
+            for record in (vt.acceptance_record, vt.excellence_record):
+                assert record is not None and record.metric_convention == "rgb,crop=4,8bit"
+                assert record.profile == "tiny" and record.foreign_reason is None
         sets = {s.name: s for s in session.scalars(select(ImageSet))}
         assert {s.role for s in sets.values()} == {"gt", "real", "train"}
         assert len(sets["demo"].images) == 7
@@ -189,7 +200,7 @@ def test_a_rescored_line_row_is_rebuilt(demo: Demo) -> None:
         assert len(rows) == 1 and rows[0].status == "scored" and again.line_row_ids == [rows[0].id]
         assert rows[0].benchmark_version_id is not None and session.get(Summary, rows[0].id)
         results = select(func.count()).where(TaskResultRow.submission_id == rows[0].id)
-        assert session.scalar(results) == len(PLAN_TASKS) + 1
+        assert session.scalar(results) == len(PLAN_TASKS) + 5  # one hidden task per order
 
 
 def test_reset_refuses_state_outside_var(demo: Demo) -> None:
@@ -213,11 +224,11 @@ def test_worker_and_api_score_the_identity_model(demo: Demo) -> None:
         assert status == "scored", said
         board = httpx.get(f"{url}/api/v1/leaderboard").json()
         names = {item["name"]: item for item in board["items"]}
-        assert board["version"] == "demo-v1" and len(names) == 3
+        assert board["version"] == "demo-v2" and len(names) == 3
         assert all(item["is_baseline"] for item in names.values())
         results = httpx.get(f"{url}/api/v1/submissions/{demo.first.identity_id}/results").json()
         hidden = [task for task in results["tasks"] if task["kind"] == "hidden"]
-        assert len(results["tasks"]) == 3 and hidden and hidden[0]["spec"] is None
+        assert len(results["tasks"]) == 7 and hidden and hidden[0]["spec"] is None
         assert {real["set_name"] for real in results["real_world"]} == {
             "real-camera-shake",
             "real-hubble-jpeg",

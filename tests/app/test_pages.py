@@ -23,12 +23,15 @@ from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.auth.security import hash_password
-from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask
+from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
+from app.benchmarks.progress import ProgressRecord, clear_progress
 from app.db import utcnow
 from app.settings import get_settings
-from app.submissions.models import Submission, Summary, TaskResultRow
+from app.storage import get_storage
+from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.overview import queue_overview
 from app.submissions.pipeline import stale_submissions
+from gir_core.tasks import Task
 
 PASSWORD = "correct horse battery staple"
 XSS = "<script>alert(1)</script>"
@@ -240,6 +243,48 @@ def test_the_tasks_page_lists_public_specs_only(client: TestClient, board: Board
     assert client.get(f"/tasks/h1{board.suffix}/thumb.png").status_code == 404
 
 
+def test_pages_and_api_state_the_versions_metric_convention(
+    client: TestClient, board: Board, session: Session
+) -> None:
+    authors = "PSNR: RGB, 8-bit, 4-px border cropped"
+    for path in ("/", f"/submissions/{board.ids['A']}", "/tasks"):
+        html = client.get(path, headers=HTML).text
+        assert authors in html and "rgb,crop=4,8bit" in html, path
+    api = client.get(f"/api/v1/submissions/{board.ids['A']}/results").json()
+    assert api["measurement"] == {
+        "metric_convention": "rgb,crop=4,8bit",
+        "metric_convention_text": authors,
+        "foreign_lines": None,
+        "real_world_max_side": None,
+    }
+    version = session.scalar(select(BenchmarkVersion).where(BenchmarkVersion.is_active))
+    assert version is not None
+    real = ImageSet(name=f"real-{board.suffix}", role="real", label="old photo")
+    session.add(real)
+    session.flush()
+    session.add(
+        RealWorldResultRow(
+            submission_id=board.ids["A"], image_set_id=real.id, mean_niqe=5.0, niqe=[5.0],
+            seconds=1.0,
+        )
+    )  # fmt: skip
+    session.commit()
+    html = client.get(f"/submissions/{board.ids['A']}", headers=HTML).text
+    assert "inputs are given at full size" in html
+    version.metric_convention, version.foreign_lines = "rgb,crop=0,8bit", "paper Table C.1"
+    version.real_world_max_side = 512
+    session.commit()
+    html = client.get(f"/submissions/{board.ids['A']}", headers=HTML).text
+    assert "PSNR: RGB, 8-bit, no border crop" in html and authors not in html
+    assert "AR/ER here are against foreign lines: paper Table C.1." in html
+    assert "downscales real-world inputs to at most 512 px on the longer side before the model" in (
+        html
+    )
+    tasks = client.get("/tasks", headers=HTML).text
+    assert "against foreign lines: paper Table C.1" in tasks
+    assert "provenance unknown (recorded before provenance was kept)" in tasks
+
+
 # -- accounts, tokens, CSRF -----------------------------------------------------------------------
 
 
@@ -392,3 +437,24 @@ def test_the_queue_overview_flags_what_the_reconciler_would_requeue(
     flagged = {row.id for row in overview.active if row.stale}
     assert flagged == {row.id for row in stale_submissions(session=session, now=now)}
     assert not any(row.stale for row in queue_overview(session=session).active)
+
+
+def test_the_admin_page_shows_line_training_progress(
+    client: TestClient, board: Board, session: Session
+) -> None:
+    task = Task.parse("noise(sigma=11)")
+    key = f"p{uuid.uuid4().hex[:6]}"
+    session.add(TaskDef(key=key, spec=str(task), task_hash=task.id, kind="hidden", order=1))
+    session.commit()
+    record = ProgressRecord(get_storage(), key, "excellence")
+    record.update(100, 400)
+    record.update(200, 400)
+    _sign_in(client, board.users["admin"])
+    html = client.get("/admin", headers=HTML).text
+    row = re.search(rf'<tr><th scope="row" class="text">{key}</th>.*?</tr>', html, re.S)
+    assert row is not None and "excellence" in row.group(0) and "200 / 400" in row.group(0)
+    assert "50 %" in row.group(0)
+    assert str(task) not in html  # a training line is named by its task id only
+    clear_progress(get_storage(), key, "excellence")
+    html = client.get("/admin", headers=HTML).text
+    assert f'<th scope="row" class="text">{key}</th><td class="text">excellence' not in html

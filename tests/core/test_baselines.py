@@ -6,6 +6,7 @@ runs in seconds on two cores while still checking numbers that a broken loop wou
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -22,8 +23,7 @@ import torch
 
 from gir_core.baselines import (
     AcceptanceNet,
-    BatchPrefetcher,
-    ExcellenceNet,
+    BatchStream,
     LineResult,
     PatchSampler,
     TrainingProfile,
@@ -33,7 +33,8 @@ from gir_core.baselines import (
     restore,
     train_line,
 )
-from gir_core.errors import ParameterError
+from gir_core.baselines.data import split_weather
+from gir_core.errors import GirError, ParameterError
 from gir_core.imaging import to_uint8
 from gir_core.tasks import Task
 
@@ -81,7 +82,10 @@ def excellence_line(
     )
 
 
-def _psnr_reference(output: np.ndarray, truth: np.ndarray) -> float:
+def _psnr_reference(output: np.ndarray, truth: np.ndarray, crop: int = 4) -> float:
+    """PSNR written out, with the authors' 4-px border crop (lines default to their convention)."""
+    if crop:
+        output, truth = output[crop:-crop, crop:-crop], truth[crop:-crop, crop:-crop]
     mse = float(np.mean((output.astype(np.float64) - truth.astype(np.float64)) ** 2))
     return 10.0 * math.log10(1.0 / (mse + 1e-8))
 
@@ -95,23 +99,6 @@ def test_acceptance_net_is_three_plain_conv_layers() -> None:
     assert conv_layer_count(net) == 3
     assert [c.kernel_size for c in convs] == [(9, 9), (5, 5), (5, 5)]
     assert [c.out_channels for c in convs] == [64, 32, 3]
-
-
-def test_excellence_net_depth_follows_blocks_and_keeps_size() -> None:
-    net = ExcellenceNet(blocks=6, channels=32)
-    # head + 2 per block + trunk end + tail
-    assert conv_layer_count(net) == 2 * 6 + 3
-    out = net(torch.rand(2, 3, 20, 28))
-    assert tuple(out.shape) == (2, 3, 20, 28)
-
-
-def test_excellence_net_starts_from_identity_plus_correction() -> None:
-    net = ExcellenceNet(blocks=1, channels=4)
-    torch.nn.init.zeros_(net.tail.weight)
-    assert net.tail.bias is not None
-    torch.nn.init.zeros_(net.tail.bias)
-    x = torch.rand(1, 3, 8, 8)
-    assert torch.equal(net(x), x)
 
 
 # --- profiles and argument checks ------------------------------------------------------------
@@ -207,9 +194,9 @@ def test_patches_are_degraded_crops_with_fresh_noise(train_images: list[np.ndarr
         train_images,
         patch_size=32,
         batch_size=3,
-        rng=np.random.default_rng(0),
+        entropy=(0,),
     )
-    inputs, targets = sampler.batch()
+    inputs, targets = sampler.batch(0)
     assert inputs.shape == targets.shape == (3, 3, 32, 32)
     assert inputs.dtype == targets.dtype == np.float32
     noise = (inputs - targets).std()
@@ -226,12 +213,12 @@ def test_weather_first_tasks_cut_patches_from_whole_image_copies() -> None:
         [image],
         patch_size=32,
         batch_size=1,
-        rng=np.random.default_rng(3),
+        entropy=(3,),
         weather_variants=2,
     )
     windows = np.lib.stride_tricks.sliding_window_view(hazy, (32, 32, 3))[:, :, 0]
     for _ in range(4):
-        degraded, clean = sampler.sample()
+        degraded, clean = sampler.sample(np.random.default_rng(_))
         matches = np.all(windows == degraded, axis=(2, 3, 4))
         flipped = np.all(windows == degraded[:, ::-1], axis=(2, 3, 4))
         assert matches.any() or flipped.any()
@@ -239,31 +226,56 @@ def test_weather_first_tasks_cut_patches_from_whole_image_copies() -> None:
         assert not np.array_equal(Task.parse("haze").apply(clean, 0), degraded)
 
 
-# --- prefetching -----------------------------------------------------------------------------
+# --- data producers --------------------------------------------------------------------------
 
 
-def test_prefetcher_yields_in_order_and_reraises_producer_errors() -> None:
-    counter = iter(range(100))
+# Producer processes start from a forkserver, so what they run must pickle: builtins here.
+_LETTERS = functools.partial(str.__getitem__, "abc")  # batch 3 raises IndexError
 
-    def make() -> int:
-        value = next(counter)
-        if value == 3:
-            raise RuntimeError("degradation failed")
-        return value
 
-    seen: list[int] = []
-    prefetcher = BatchPrefetcher(make, count=10, depth=2)
-    with pytest.raises(RuntimeError, match="degradation failed"), prefetcher as batches:
+@pytest.mark.parametrize("producers", [0, 2])
+def test_stream_yields_in_order_and_reraises_producer_errors(producers: int) -> None:
+    seen: list[str] = []
+    stream = BatchStream(_LETTERS, start=0, count=10, producers=producers, depth=2)
+    with pytest.raises(GirError, match="batch 3 failed: IndexError"), stream as batches:
         seen.extend(batches)
-    assert seen == [0, 1, 2]
+    assert seen == ["a", "b", "c"]
 
 
-def test_prefetcher_thread_stops_when_the_consumer_leaves_early() -> None:
+def test_stream_threads_stop_when_the_consumer_leaves_early() -> None:
     before = {t.ident for t in threading.enumerate()}
-    with BatchPrefetcher(lambda: 1, count=1000, depth=2) as batches:
+    with BatchStream(lambda i: i, start=0, count=1000, producers=0, depth=2) as batches:
         next(batches)
     leftovers = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
     assert leftovers == []
+
+
+def test_stream_processes_stop_when_the_consumer_leaves_early() -> None:
+    stream = BatchStream(int, start=0, count=1000, producers=2, depth=2)
+    with stream as batches:
+        assert next(batches) == 0
+    assert stream.producers == 2
+    assert [w.is_alive() for w in stream._workers] == [False, False]
+
+
+def test_same_seed_gives_the_same_batches_whatever_the_producer_count(
+    train_images: list[np.ndarray],
+) -> None:
+    sampler = PatchSampler(
+        Task.parse("blur(sigma=2) + noise(sigma=20)"),
+        train_images,
+        patch_size=32,
+        batch_size=2,
+        entropy=(5, 99),
+    )
+    streams = []
+    for producers in (0, 1, 3):
+        with BatchStream(sampler.batch, start=2, count=6, producers=producers) as batches:
+            streams.append([np.concatenate(b) for b in batches])
+    for other in streams[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(streams[0], other, strict=True))
+    assert np.array_equal(streams[0][0], np.concatenate(sampler.batch(2)))
+    assert not np.array_equal(streams[0][0], streams[0][1])
 
 
 # --- training and the line -------------------------------------------------------------------
@@ -280,9 +292,9 @@ def test_loss_decreases_below_doing_nothing(
         train_images,
         patch_size=32,
         batch_size=64,
-        rng=np.random.default_rng(11),
+        entropy=(11,),
     )
-    inputs, targets = sampler.batch()
+    inputs, targets = sampler.batch(0)
     identity_l1 = float(np.abs(inputs - targets).mean())  # ≈ 0.09 for σ = 30
     assert losses[-1] < 0.85 * identity_l1
 
@@ -460,3 +472,24 @@ def test_profile_objects_are_accepted(
     assert len(result.record.entries) == 3
     summary = result.as_dict()
     assert summary["kind"] == "acceptance" and summary["onnx_path"] is None
+
+
+def test_size_dependent_damage_is_applied_to_whole_training_images() -> None:
+    """damage(n=10) burns ten lines whatever the size: on a patch it would cover nearly all of
+    it, so patches are cut from whole-image copies, as the test images are degraded whole."""
+    task = Task.parse("blur(sigma=2) + damage(n=10,t=7)")
+    assert split_weather(task) == (task, None)
+    assert split_weather(Task.parse("noise")) == (None, Task.parse("noise"))
+    image = smooth_image(8, 96, 96)
+    sampler = PatchSampler(task, [image], patch_size=32, batch_size=1, entropy=(4,),
+                           weather_variants=2)  # fmt: skip
+    copies = sampler._sources[0].variants
+    assert len(copies) == 2
+    windows = [np.lib.stride_tricks.sliding_window_view(c, (32, 32, 3))[:, :, 0] for c in copies]
+    for index in range(4):
+        degraded, _ = sampler.sample(np.random.default_rng(index))
+        assert any(
+            np.all(w == degraded, axis=(2, 3, 4)).any()
+            or np.all(w == degraded[:, ::-1], axis=(2, 3, 4)).any()
+            for w in windows
+        )

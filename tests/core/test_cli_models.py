@@ -60,11 +60,17 @@ def test_eval_scores_public_tasks_and_computes_ar_er(
     write_demo_images(tmp_path / "gt", max_side=32)
     gt = list_images(tmp_path / "gt")  # sorted by name: the index each image is degraded with
     task = Task.parse("noise(sigma=10)")
-    scores = [
-        float(psnr(task.apply(load_image(p), 0, image_index=i), load_image(p)))
-        for i, p in enumerate(gt)
-    ]
-    expected = sum(scores) / len(scores)
+
+    def mean_psnr(crop: int) -> float:
+        scores = [
+            float(
+                psnr(task.apply(load_image(p), 0, image_index=i), load_image(p), crop_border=crop)
+            )
+            for i, p in enumerate(gt)
+        ]
+        return sum(scores) / len(scores)
+
+    expected = mean_psnr(4)  # the authors' convention by default
     lines = tmp_path / "lines.csv"
     lines.write_text(
         f"task_id,acceptance_psnr,excellence_psnr\n{task.id},{expected - 1},{expected + 1}\n"
@@ -77,6 +83,16 @@ def test_eval_scores_public_tasks_and_computes_ar_er(
     assert payload["tasks"][0]["task"] == task.id
     assert payload["tasks"][0]["psnr"] == pytest.approx(expected, abs=1e-9)
     assert (payload["ar"], payload["er"]) == (1.0, 0.0)
+    assert payload["metric_convention"] == "rgb,crop=4,8bit"
+    legacy = runner.invoke(app, [*args, "--convention", "rgb,crop=0,8bit"])
+    assert legacy.exit_code == 0, legacy.output
+    again = json.loads(legacy.output[legacy.output.index("{") :])
+    assert again["tasks"][0]["psnr"] == pytest.approx(mean_psnr(0), abs=1e-9)
+    assert abs(mean_psnr(0) - expected) > 1e-6
+    table = runner.invoke(app, args[:-1])
+    assert "PSNR: RGB, 8-bit, 4-px border cropped" in table.output
+    bad = runner.invoke(app, [*args, "--convention", "rgb,crop4"])
+    assert bad.exit_code == 2 and "is not a metric convention" in bad.output
 
 
 def test_eval_bad_task_text_is_exit_2(models: dict[str, Path], tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from gir_core.generality import (
     bootstrap_ci,
     broken_lines,
     degradation_bias,
+    degradation_profile,
     normalised_scores,
     summarize,
 )
@@ -504,3 +505,72 @@ def test_bootstrap_refuses_bad_input(
     lines = [TaskLine("1", 20.0, 21.0), TaskLine("2", 30.0, 31.0)]
     with pytest.raises(ParameterError, match=message):
         bootstrap_ci(lines, data, **kwargs)  # type: ignore[arg-type]
+
+
+# --- per-degradation profile (#10 §5) ----------------------------------------------------------
+
+
+def _profile_table() -> tuple[list[TaskLine], dict[str, float]]:
+    """A strong denoiser by hand: noise alone near excellence, noise mixtures mostly failed, one
+    mixture with a 0.05 dB gap between its lines (an outlier for any mean of s)."""
+    lines = [
+        TaskLine("n1", 30.0, 32.0, "representative", ("noise",)),  # s = 0.9
+        TaskLine("b1", 28.0, 30.0, "representative", ("blur",)),  # s = 0.5
+        TaskLine("m1", 25.0, 27.0, "representative", ("noise", "blur")),  # s = -0.5, fails
+        TaskLine("m2", 24.0, 24.05, "representative", ("noise", "compression")),  # s = -20
+        TaskLine("m3", 22.0, 26.0, "hidden", ("blur", "noise", "noise")),  # s = 0.25, passes
+        TaskLine("m4", 26.0, 28.0, "hidden", ("compression", "noise")),  # s = -1.0, fails
+        TaskLine("x1", 21.0, 20.5, "hidden", ("noise", "resize")),  # broken: exc < acc
+    ]
+    psnr = {"n1": 31.8, "b1": 29.0, "m1": 24.0, "m2": 23.0, "m3": 23.0, "m4": 24.0}
+    return lines, psnr
+
+
+def test_profile_reports_single_task_median_pass_rate_and_count() -> None:
+    lines, psnr = _profile_table()
+    profile = degradation_profile(lines, psnr)
+    assert list(profile) == ["resize", "blur", "noise", "compression"]  # Table C.1 order
+    noise = profile["noise"]
+    assert noise.single_score == pytest.approx(0.9)
+    assert noise.n_single == 1 and noise.n_mixtures == 4 and noise.n_broken == 1
+    # mixtures: -0.5, -20, 0.25 (noise twice, counted once), -1.0 → median of the middle two
+    assert noise.median_score == pytest.approx((-0.5 + -1.0) / 2)
+    assert noise.pass_rate == pytest.approx(1 / 4)
+    # The old mean over every task is dragged to −4.07 by the 0.05 dB outlier.
+    assert noise.mean_score == pytest.approx((0.9 - 0.5 - 20 + 0.25 - 1.0) / 5)
+    blur = profile["blur"]
+    assert (blur.single_score, blur.n_mixtures, blur.pass_rate) == (0.5, 2, 0.5)
+    assert blur.median_score == pytest.approx((-0.5 + 0.25) / 2)
+    compression = profile["compression"]
+    assert compression.single_score is None and compression.n_single == 0
+    assert compression.median_score == pytest.approx(-10.5) and compression.pass_rate == 0.0
+    resize = profile["resize"]  # only in the broken task: left out, but counted
+    assert (resize.n_broken, resize.n_mixtures, resize.median_score, resize.mean_score) == (
+        1,
+        0,
+        None,
+        None,
+    )
+
+
+def test_profile_takes_the_median_of_several_single_tasks_and_strict_passes() -> None:
+    lines = [
+        TaskLine("a", 30.0, 32.0, names=("noise",)),
+        TaskLine("b", 30.0, 31.0, names=("noise",)),
+        TaskLine("c", 30.0, 34.0, names=("noise",)),
+        TaskLine("d", 20.0, 21.0, names=("noise", "blur")),
+    ]
+    profile = degradation_profile(lines, {"a": 31.0, "b": 31.0, "c": 30.0, "d": 20.0})
+    assert profile["noise"].single_score == 0.5 and profile["noise"].n_single == 3
+    assert profile["noise"].pass_rate == 0.0  # 20.0 ties the acceptance line: no pass
+    assert profile["blur"].median_score == 0.0
+
+
+def test_profile_refuses_missing_psnr_and_unknown_names() -> None:
+    lines, psnr = _profile_table()
+    del psnr["m3"]
+    with pytest.raises(ParameterError, match="PSNR missing for task m3"):
+        degradation_profile(lines, psnr)
+    with pytest.raises(ParameterError, match="did you mean 'noise'"):
+        degradation_profile([TaskLine("1", 1.0, 2.0, names=("noize",))], {"1": 1.5})
+    assert degradation_profile([TaskLine("1", 1.0, 2.0)], {"1": 1.5}) == {}  # no names

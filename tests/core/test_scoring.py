@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gir_core.convention import LEGACY
 from gir_core.demo import write_demo_images
 from gir_core.errors import ContractError, ParameterError
 from gir_core.images import centre_crop, load_image
@@ -51,8 +52,10 @@ def _expected(benchmark: Benchmark, key: str, model: str) -> tuple[list[float], 
         gt = load_image(path)
         degraded = item.task.apply(gt, benchmark.seed, image_index=index)
         output = degraded if model == "identity" else quantize(1.0 - degraded)
-        psnrs.append(float(psnr(output, gt)))
-        ssims.append(float(ssim(output, gt)))
+        # The benchmark's convention is the authors' by default: 4 px cropped from every side.
+        assert benchmark.convention.crop_border == 4
+        psnrs.append(float(psnr(output, gt, crop_border=4)))
+        ssims.append(float(ssim(output, gt, crop_border=4)))
     return psnrs, ssims
 
 
@@ -78,6 +81,26 @@ def test_scores_equal_metrics_computed_independently(
             float(niqe(load_image(p, convert_grey=True))) for p in benchmark.real_world[0].images
         ]
         assert list(real[0].niqe) == expected
+
+
+def test_legacy_convention_and_real_world_max_side(
+    models: dict[str, Path], benchmark: Benchmark
+) -> None:
+    """A crop-0 version scores pyiqa's values; a real-world max side shrinks inputs before the
+    model, so NIQE sees the output at the size the model produced for the shrunk input."""
+    bench = replace(
+        benchmark, convention=LEGACY, real_world_max_side=100, tasks=benchmark.tasks[:1]
+    )
+    results = list(score(models["identity_onnx"], bench, synthesis_workers=1))
+    task = next(r for r in results if not isinstance(r, RealWorldResult))
+    gt = load_image(bench.gt_images[0])
+    degraded = bench.tasks[0].task.apply(gt, bench.seed, image_index=0)
+    assert task.psnr[0] == float(psnr(degraded, gt))
+    assert task.psnr[0] != float(psnr(degraded, gt, crop_border=4))
+    real = next(r for r in results if isinstance(r, RealWorldResult))
+    small = [load_image(p, max_side=100, convert_grey=True) for p in bench.real_world[0].images]
+    assert max(small[0].shape[:2]) == 100
+    assert list(real.niqe) == [float(niqe(image)) for image in small]
 
 
 def test_resume_skips_finished_tasks_and_gives_the_same_values(

@@ -117,12 +117,15 @@ def _check_summary(
     assert (summary.er_low, summary.er_high) == (ci.er.low, ci.er.high)
     assert (summary.psnr_low, summary.psnr_high) == (ci.mean_psnr.low, ci.mean_psnr.high)
     public = [line for line in plan.lines if line.kind == "representative"]
-    bias = generality.degradation_bias(
+    profile = generality.degradation_profile(
         public, {line.task_id: means[line.task_id] for line in public}
     )
-    assert summary.bias == {
-        n: {"n_tasks": b.n_tasks, "mean_score": b.mean_score} for n, b in bias.items()
-    }
+    assert set(summary.bias) == set(profile)
+    for name, p in profile.items():
+        stored = summary.bias[name]
+        assert (stored["single_score"], stored["median_score"]) == (p.single_score, p.median_score)
+        assert (stored["pass_rate"], stored["n_mixtures"]) == (p.pass_rate, p.n_mixtures)
+        assert (stored["n_broken"], stored["mean_all_tasks"]) == (p.n_broken, p.mean_score)
     assert "rain" not in summary.bias  # only the hidden task has rain: its makeup stays secret
     assert summary.mean_niqe == mean_niqe is not None
 
@@ -147,9 +150,22 @@ def test_summary_bias_leaves_out_broken_lines_and_hidden_tasks() -> None:
     ]
     psnr = {"1": [21.0, 21.0], "2": [26.0, 26.0], "3": [33.0, 33.0], "h1": [13.0, 13.0]}
     values = summary_values(lines, psnr=psnr, ssim=psnr, niqe=[], seed=1)
+    common = {"n_single": 1, "median_score": None, "pass_rate": None, "n_mixtures": 0}
     assert values["bias"] == {
-        "blur": {"n_tasks": 1, "mean_score": 0.75},
-        "noise": {"n_tasks": 1, "mean_score": 0.5},
+        "blur": {
+            **common,
+            "single_score": 0.75,
+            "n_broken": 1,
+            "mean_all_tasks": 0.75,
+            "n_tasks": 1,
+        },
+        "noise": {
+            **common,
+            "single_score": 0.5,
+            "n_broken": 1,
+            "mean_all_tasks": 0.5,
+            "n_tasks": 1,
+        },
     }
 
 
