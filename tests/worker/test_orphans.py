@@ -1,4 +1,5 @@
-"""A worker killed with ``kill -9`` mid-scoring leaves no model process behind (issue #13 item 5).
+"""A worker killed with ``kill -9`` mid-scoring leaves no model process behind (issue #13 item 5);
+a starting worker kills what a crashed one left and names every missing protection in its log.
 
 Only the worker's own pid is killed, not its process group: the model's child leads a group and
 session of its own, so only the sandbox's lifeline can take it down with the worker.
@@ -6,10 +7,15 @@ session of its own, so only the sandbox's lifeline can take it down with the wor
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -17,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from app.queue import enqueue_scoring
 from app.submissions.models import Submission
-from gir_core.sandbox import lifeline
+from gir_core.sandbox import landlock, lifeline
 from tests.worker.conftest import Bench, WorkerProcess, add_submission, slow_model, wait_for
+from worker.pipeline import HOST
+from worker.selfcheck import report_sandbox
 
 
 def _stat(pid: int) -> list[str]:
@@ -88,3 +96,37 @@ def test_kill_9_of_a_scoring_worker_leaves_no_model_process(
     second = start_worker()
     wait_for(lambda: "sandbox self-check on" in second.output(), [second], timeout=90.0)
     assert not (run_dir / f"{model}.json").exists()
+
+
+def test_start_up_reaps_orphans_and_names_every_missing_protection(
+    worker_env: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("GIR_SANDBOX_RUN_DIR", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone_start = lifeline.start_time(gone.pid)
+    gone.wait()
+    orphan = subprocess.Popen(  # a sandbox child waiting for its model; its "worker" is gone
+        [sys.executable, "-I", "-m", lifeline.CHILD_MODULE, str(os.getpid())],
+        stdin=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        time.sleep(0.5)
+        start = lifeline.start_time(orphan.pid)
+        assert start is not None and gone_start is not None
+        record = lifeline.ChildRecord(orphan.pid, start, gone.pid, gone_start)
+        (tmp_path / f"{orphan.pid}.json").write_text(json.dumps(asdict(record)))
+        with caplog.at_level(logging.INFO, logger="worker.selfcheck"):
+            report_sandbox()
+        assert orphan.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        orphan.kill()
+        orphan.wait()
+    lines = [r.getMessage() for r in caplog.records]
+    assert f"killed model process {orphan.pid} left behind by a crashed worker on {HOST}" in lines
+    active = next(line for line in lines if line.startswith("sandbox self-check on"))
+    for name, ok, reason in landlock.abi_protections(landlock.abi_version()):
+        missing = f"SANDBOX PROTECTION MISSING on {HOST}: {name} ({reason})"
+        assert (name in active) if ok else (missing in lines), name
