@@ -3,6 +3,7 @@
 A worker on a kernel without Landlock, or one that cannot drop root, still runs — refusing
 would take the service down — but every missing protection is logged loudly at WARNING, one
 line each, so an operator cannot miss that untrusted models run with less confinement.
+Before that, it kills model processes a crashed worker on this host left behind.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 from onnx import TensorProto, helper
 
 from gir_core.errors import ModelError
-from gir_core.sandbox import SandboxedModel
+from gir_core.sandbox import SandboxedModel, lifeline
 from worker.pipeline import HOST, sandbox_setup
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,20 @@ def sandbox_protections() -> tuple[dict[str, str], dict[str, str]]:
         return dict(sandbox.protections), dict(sandbox.missing)
 
 
+def reap_leftovers() -> None:
+    """Kill the sandbox children whose worker died (their records outlived it); log each."""
+    try:
+        killed = lifeline.reap_orphans()
+    except OSError as error:
+        log.warning("SANDBOX PROTECTION MISSING on %s: orphan reaping (%s)", HOST, error)
+        return
+    for pid in killed:
+        log.warning("killed model process %s left behind by a crashed worker on %s", pid, HOST)
+
+
 def report_sandbox(**_: object) -> None:
-    """``worker_ready`` handler: log active protections, and each missing one at WARNING."""
+    """``worker_ready`` handler: reap leftovers, log active protections, each missing one loudly."""
+    reap_leftovers()
     try:
         active, missing = sandbox_protections()
     except ModelError as error:

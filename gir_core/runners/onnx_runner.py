@@ -1,8 +1,7 @@
 """ONNX models through onnxruntime: static checks first, then a session (CUDA when present).
 
-The static checks refuse what the model contract excludes before any kernel runs: external data
-files (they would let a model read arbitrary paths) and custom operator domains (they need code
-we would have to load).
+The static checks (:mod:`gir_core.runners.onnx_static`) refuse what the model contract excludes
+before any kernel runs: external data files and custom operator domains, wherever they hide.
 """
 
 from __future__ import annotations
@@ -12,51 +11,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gir_core.errors import ContractError, ModelFormatError
+from gir_core.errors import ContractError
 from gir_core.runners.base import ModelInfo
-
-STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training"}
-
-
-def static_checks(data: bytes) -> Any:
-    """Parse ``data`` as ONNX (without external data) and refuse forbidden features."""
-    import onnx
-    from google.protobuf.message import DecodeError
-
-    try:
-        model = onnx.load_model_from_string(data)
-    except (DecodeError, ValueError, RuntimeError) as error:
-        raise ModelFormatError(f"the ONNX file is truncated or damaged ({error})") from None
-    if not model.graph.node:
-        raise ModelFormatError("the ONNX file holds no graph nodes (truncated or empty)")
-    for tensor in _all_tensors(model.graph):
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
-            raise ContractError("ONNX references external data files, which are not accepted")
-    for opset in model.opset_import:
-        if opset.domain not in STANDARD_DOMAINS:
-            raise ContractError(f"ONNX uses custom op domain '{opset.domain}'")
-    for node in _all_nodes(model.graph):
-        if node.domain not in STANDARD_DOMAINS:
-            raise ContractError(f"ONNX uses custom op domain '{node.domain}' (node {node.op_type})")
-    return model
-
-
-def _all_nodes(graph: Any) -> list[Any]:
-    nodes = list(graph.node)
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.g.node:
-                nodes += _all_nodes(attribute.g)
-            for sub in attribute.graphs:
-                nodes += _all_nodes(sub)
-    return nodes
-
-
-def _all_tensors(graph: Any) -> list[Any]:
-    tensors = list(graph.initializer)
-    for node in _all_nodes(graph):
-        tensors += [a.t for a in node.attribute if a.HasField("t")]
-    return tensors
+from gir_core.runners.onnx_static import static_checks
 
 
 class OnnxRunner:

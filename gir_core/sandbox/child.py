@@ -1,7 +1,8 @@
 """Entry point of the model's child process (``python -I -m gir_core.sandbox.child``).
 
-It receives the model bytes on stdin, confines itself (see :mod:`gir_core.sandbox.confine`),
-loads the model, then answers ``run`` frames with outputs until ``close``. Its stdout is the
+It first arranges to die with its parent (the worker's pid is its one argument), then receives
+the model bytes on stdin, confines itself (see :mod:`gir_core.sandbox.confine`), loads the
+model, then answers ``run`` frames with outputs until ``close``. Its stdout is the
 protocol channel only: anything the model prints is redirected to stderr, which the parent keeps
 as the submission's log.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sys
 import time
 from dataclasses import replace
@@ -19,11 +19,12 @@ from typing import Any
 from gir_core.errors import ModelError
 from gir_core.runners import RunOptions, load_runner, restore, sniff
 from gir_core.runners.base import Runner
+from gir_core.sandbox import lifeline, probes
 from gir_core.sandbox.confine import (
     Protections,
     ResourceLimits,
     drop_root,
-    forbid_processes,
+    filter_syscalls,
     isolate_network,
     restrict_files,
     set_limits,
@@ -35,7 +36,7 @@ MAX_MODEL_BYTES = 4 << 30
 MAX_IMAGE_BYTES = 1 << 30
 
 
-def _confine(header: dict[str, Any]) -> tuple[Protections, ResourceLimits]:
+def _confine(header: dict[str, Any], parent: int) -> tuple[Protections, ResourceLimits]:
     protections = Protections()
     limits = ResourceLimits(**header["limits"])
     if header.get("drop_root", True):
@@ -48,6 +49,9 @@ def _confine(header: dict[str, Any]) -> tuple[Protections, ResourceLimits]:
         )
     isolate_network(protections)
     restrict_files(protections)
+    # Changing uid cleared the parent-death signal: ask again before any model code runs.
+    lifeline.die_with_parent(parent)
+    protections.add("dies with the worker", True, "PR_SET_PDEATHSIG=SIGKILL, own process group")
     return protections, limits
 
 
@@ -57,34 +61,9 @@ def _load(data: bytes, options: RunOptions, limits: ResourceLimits, prot: Protec
         import onnxruntime  # noqa: F401  (imported before the memory limit: it maps a lot)
     else:
         import torch  # noqa: F401
-    forbid_processes(prot)
+    filter_syscalls(prot)
     set_limits(limits, prot)
     return load_runner(data, options, fmt)
-
-
-def _probe(header: dict[str, Any]) -> dict[str, str]:
-    """Harness self-test: try what a hostile model would, report what happened."""
-    results: dict[str, str] = {}
-    if header.get("connect"):
-        host, port = header["connect"]
-        try:
-            with socket.create_connection((host, int(port)), timeout=2):
-                results["connect"] = "succeeded"
-        except OSError as error:
-            results["connect"] = f"failed: {error}"
-    if header.get("env"):
-        results["env"] = ",".join(sorted(os.environ))
-    for key in ("read", "write"):
-        path = header.get(key)
-        if not path:
-            continue
-        try:
-            with open(path, "r" if key == "read" else "w") as handle:
-                handle.read(1) if key == "read" else handle.write("x")
-            results[key] = "succeeded"
-        except OSError as error:
-            results[key] = f"failed: {error}"
-    return results
 
 
 def _serve(runner: Runner, options: RunOptions, in_fd: int, out_fd: int) -> None:
@@ -94,7 +73,7 @@ def _serve(runner: Runner, options: RunOptions, in_fd: int, out_fd: int) -> None
         if kind == "close":
             return
         if kind == "probe":
-            write_frame(out_fd, Frame({"kind": "probe", "results": _probe(frame.header)}))
+            write_frame(out_fd, Frame({"kind": "probe", "results": probes.run(frame.header)}))
             continue
         started = time.perf_counter()
         output = restore(runner, frame.array(), options)
@@ -104,13 +83,15 @@ def _serve(runner: Runner, options: RunOptions, in_fd: int, out_fd: int) -> None
 
 def main() -> int:
     """Run the child protocol; exit code 0 after ``close``, 3 after a reported error."""
+    parent = int(sys.argv[1])
+    lifeline.die_with_parent(parent)
     out_fd = os.dup(1)
     os.dup2(2, 1)  # model prints go to the log, never into the protocol
     in_fd = 0
     try:
         start = read_frame(in_fd, max_payload=MAX_MODEL_BYTES)
         options = RunOptions(**start.header["options"])
-        protections, limits = _confine(start.header)
+        protections, limits = _confine(start.header, parent)
         runner = _load(start.payload, options, limits, protections)
         ready = {"kind": "ready", "info": runner.info.to_json()}
         ready |= {"protections": protections.active, "missing": protections.missing}

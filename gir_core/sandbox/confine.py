@@ -114,26 +114,39 @@ def device_paths() -> list[str]:
 
 
 def restrict_files(protections: Protections) -> None:
-    """Landlock: read only the runtime, write nothing but /dev/null (and GPU devices), no TCP."""
+    """Landlock: read only the runtime, write nothing but /dev/null (and GPU devices), no TCP.
+
+    Each protection a later Landlock ABI adds (truncation, TCP, device ioctl, signal and
+    abstract-socket scoping) is reported on its own, MISSING with the ABI it needs on older
+    kernels.
+    """
     try:
         result = landlock.restrict(runtime_read_paths(), device_paths())
     except OSError as error:
         protections.add("file access (Landlock)", False, str(error))
-        protections.add("TCP (Landlock)", False, "Landlock unavailable")
-        return
-    protections.add("file access (Landlock)", True, f"ABI {result.abi}: runtime read-only")
-    protections.add(
-        "TCP (Landlock)", result.network, "connect and bind denied" if result.network else "ABI < 4"
-    )
+        abi = 0
+    else:
+        protections.add("file access (Landlock)", True, f"ABI {result.abi}: runtime read-only")
+        abi = result.abi
+    for name, ok, detail in landlock.abi_protections(abi):
+        protections.add(name, ok, detail)
 
 
-def forbid_processes(protections: Protections) -> None:
-    """Seccomp: threads yes; fork, vfork, exec no."""
+def filter_syscalls(protections: Protections) -> None:
+    """Seccomp: threads yes; fork, vfork, exec, Unix sockets and io_uring no."""
+    names = {
+        "no new processes (seccomp)": "fork/vfork/exec fail; threads only",
+        "no Unix sockets (seccomp)": "socket/socketpair(AF_UNIX) fail: no socket files reachable",
+        "no io_uring (seccomp)": "io_uring_setup/enter/register fail",
+    }
     try:
-        seccomp.forbid_new_processes()
-        protections.add("no new processes (seccomp)", True, "fork/vfork/exec fail; threads only")
+        seccomp.install()
     except OSError as error:
-        protections.add("no new processes (seccomp)", False, str(error))
+        for name in names:
+            protections.add(name, False, str(error))
+        return
+    for name, detail in names.items():
+        protections.add(name, True, detail)
 
 
 @dataclass(frozen=True)

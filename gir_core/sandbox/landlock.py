@@ -67,6 +67,35 @@ def abi_version() -> int:
     return max(int(version), 0)
 
 
+# What each later ABI adds, by name: on an older kernel each is a protection MISSING, and says so.
+ABI_PROTECTIONS = (
+    (3, "file truncation (Landlock)", "truncate() of files"),
+    (4, "TCP (Landlock)", "TCP connect and bind"),
+    (5, "device IOCTL (Landlock)", "ioctl() on device files"),
+    (6, "signals and abstract Unix sockets (Landlock)", "signals to and abstract Unix sockets of "
+     "processes outside the sandbox"),
+)  # fmt: skip
+
+
+def abi_protections(abi: int) -> list[tuple[str, bool, str]]:
+    """(name, active, detail) of each protection that depends on the ABI version ``abi``.
+
+    Example:
+        >>> [(name, ok) for name, ok, _ in abi_protections(4)][1:3]
+        [('TCP (Landlock)', True), ('device IOCTL (Landlock)', False)]
+    """
+    rows = []
+    for needed, name, what in ABI_PROTECTIONS:
+        if abi >= needed:
+            rows.append((name, True, f"{what} denied"))
+        elif abi < 1:
+            rows.append((name, False, f"{what} not restricted: Landlock unavailable"))
+        else:
+            reason = f"{what} not restricted: the kernel offers Landlock ABI {abi}, needs {needed}"
+            rows.append((name, False, reason))
+    return rows
+
+
 @dataclass(frozen=True)
 class LandlockResult:
     """What was enforced: the ABI, whether TCP and signals/abstract sockets are also scoped."""

@@ -5,6 +5,7 @@ scrubbed environment, an empty working directory and no inherited file descripto
 the model bytes and degraded inputs over a pipe and nothing else. The parent enforces wall-clock
 limits and watches memory; any violation kills the child's whole process group and surfaces as a
 typed :class:`~gir_core.errors.ModelError`, while the parent stays healthy for the next model.
+The child dies with its parent, even by ``kill -9`` (see :mod:`gir_core.sandbox.lifeline`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from numpy.typing import NDArray
 from gir_core.errors import ModelCrashError, ModelError, SandboxLimitError, SandboxViolationError
 from gir_core.runners import RunOptions
 from gir_core.runners.base import ModelInfo
+from gir_core.sandbox import lifeline
 from gir_core.sandbox.confine import ResourceLimits
 from gir_core.sandbox.errors_map import to_exception
 from gir_core.sandbox.protocol import Frame, ProtocolError, array_frame, read_frame, write_frame
@@ -111,6 +113,7 @@ class SandboxedModel:
                 f"{self.limits.max_model_mb} MiB"
             )
         self._process: subprocess.Popen[bytes] | None = None
+        self._record: Path | None = None
         self._workdir: str | None = None
         self._log: collections.deque[bytes] = collections.deque()
         self._log_size = 0
@@ -135,11 +138,21 @@ class SandboxedModel:
         self.close()
 
     def start(self) -> ModelInfo:
-        """Spawn the child, send the model, wait until it is loaded; return what it reports."""
+        """Spawn the child, send the model, wait until it is loaded; return what it reports.
+
+        On any failure the child is killed before the error propagates.
+        """
+        try:
+            return self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> ModelInfo:
         self._workdir = tempfile.mkdtemp(prefix="gir-sandbox-")
         os.chmod(self._workdir, 0o755)
         self._process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "gir_core.sandbox.child"],
+            [sys.executable, "-I", "-m", lifeline.CHILD_MODULE, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -149,6 +162,7 @@ class SandboxedModel:
             close_fds=True,
         )
         self._deadline_total = time.monotonic() + self.limits.total_seconds
+        reaping = self._register(self._process.pid)
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         threading.Thread(target=self._watch_memory, daemon=True).start()
         header = {
@@ -161,7 +175,17 @@ class SandboxedModel:
         self.info = ModelInfo.from_json(reply.header["info"])
         self.protections = dict(reply.header.get("protections", {}))
         self.missing = dict(reply.header.get("missing", {}))
+        if reaping:
+            self.missing["orphan records (reaping after a crash)"] = reaping
         return self.info
+
+    def _register(self, pid: int) -> str:
+        """Record the child for :func:`lifeline.reap_orphans`; the reason if that is impossible."""
+        try:
+            self._record = lifeline.register(pid)
+        except OSError as error:
+            return f"no record of the child in {lifeline.run_dir()}: {error}"
+        return ""
 
     def close(self) -> None:
         """Ask the child to exit, kill it if it does not, remove its working directory."""
@@ -174,6 +198,8 @@ class SandboxedModel:
             except (OSError, subprocess.TimeoutExpired):
                 pass
             self._kill(process)
+            lifeline.forget(self._record)
+            self._record = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
@@ -203,7 +229,11 @@ class SandboxedModel:
         return output, float(reply.header.get("seconds", 0.0))
 
     def probe(self, **checks: Any) -> dict[str, str]:
-        """Ask the child to try ``connect=(host, port)``, ``read=path``, ``write=path``."""
+        """Ask the child to try attacks and report (see :func:`gir_core.sandbox.probes.run`).
+
+        ``connect=(host, port)``, ``unix=path``, ``io_uring=True``, ``read=path``,
+        ``write=path``, ``env=True``, ``pdeathsig=True``.
+        """
         reply = self._exchange(Frame({"kind": "probe", **checks}), 10.0, "a probe")
         return dict(reply.header["results"])
 
@@ -257,8 +287,13 @@ class SandboxedModel:
         return ModelCrashError(f"the model's process exited unexpectedly (code {code})")
 
     def _kill(self, process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
+        """SIGKILL the child's process group, then wait for the child.
+
+        The group is signalled even when the child has exited but is not yet waited for (its
+        zombie keeps the group id from being reused); only a child already waited for is skipped.
+        """
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
