@@ -53,6 +53,9 @@ class Submission(Base):
     error_code: Mapped[str] = mapped_column(String(32), default="")
     error_message: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # progress_done when the latest attempt started: an attempt that stored results since then
+    # was interrupted by the service, not by its model, and is not charged (pipeline._start).
+    attempt_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     parameters: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seconds_per_mp: Mapped[float | None] = mapped_column(Float, nullable=True)
     worker_host: Mapped[str] = mapped_column(String(120), default="")
