@@ -10,7 +10,6 @@ skips what is stored (the reconciler requeues submissions whose heartbeat stoppe
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import threading
 import uuid
@@ -45,9 +44,10 @@ from gir_core.contract import PROBE_SIZES, run_probes
 from gir_core.errors import ModelError
 from gir_core.runners import RunOptions
 from gir_core.sandbox import SandboxedModel, SandboxLimits
-from gir_core.sandbox.errors_map import scoring_sentence
+from gir_core.sandbox.errors_map import printable, scoring_sentence
 from gir_core.scoring import RealWorldResult, TaskResult, score
 from worker.plan import ScoringPlan, prepare_inputs, scoring_plan
+from worker.progress import Progress, hidden_last
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,6 @@ def sandbox_setup(
 EXCERPT_LINES, EXCERPT_LINE_CHARS = 40, 200
 """What an owner sees of a model's own output from its contract check: the last 40 lines (where
 an error's traceback is), each cut at 200 characters, control characters and escapes removed."""
-_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def excerpt(text: str) -> str:
@@ -99,7 +97,7 @@ def excerpt(text: str) -> str:
     control characters go (a log shown in a terminal or a page must not be able to redraw or
     hide lines); what is cut is said, with its size.
     """
-    lines = _CONTROL.sub("", _ESCAPES.sub("", text)).splitlines()
+    lines = printable(text).splitlines()
     kept = [line[:EXCERPT_LINE_CHARS] for line in lines[-EXCERPT_LINES:]]
     if len(kept) < len(lines) or any(len(line) > EXCERPT_LINE_CHARS for line in lines):
         kept.insert(0, "(the model's output is cut to its last lines and their first characters)")
@@ -300,23 +298,26 @@ def _store_all(
     The cancellation check is the guarded progress update after each task: the owner's
     ``cancelled`` wins, and the model's sandbox is closed at the next task boundary. A public
     task's example is written before its row: a resumed run skips stored tasks, so an example
-    written after the row could be lost for good by a crash in between.
+    written after the row could be lost for good by a crash in between. Hidden tasks run last,
+    as one block the progress does not reveal task by task (:mod:`worker.progress`).
     """
     skip = finished_keys(session=session, submission_id=submission_id)
-    todo = [item.key for item in plan.benchmark.tasks if item.key not in skip]
-    total = len(plan.task_ids)
-    done = total - len(todo)
-    upcoming = iter([*todo[1:], ""])
-    current = todo[0] if todo else ""
+    benchmark = hidden_last(plan.benchmark)
+    progress = Progress(
+        [item for item in benchmark.tasks if item.key not in skip], len(plan.task_ids)
+    )
+    finished = 0
+    done, total, current = progress.after(finished)
     if not set_progress(
         session=session, submission_id=submission_id, done=done, total=total, current=current
     ):
         return False
-    results = cast(Results, score(sandbox, plan.benchmark, skip=skip, synthesis_workers=1))
+    results = cast(Results, score(sandbox, benchmark, skip=skip, synthesis_workers=1))
     with closing(results):
         for result in results:
             if isinstance(result, TaskResult):
-                done, current = done + 1, next(upcoming)
+                finished += 1
+                done, total, current = progress.after(finished)
                 target = plan.task_ids[result.key]
                 _save_example(submission_id, result)
             else:

@@ -115,16 +115,22 @@ def _busy(submission: Submission) -> bool:
     return started and beat is not None and utcnow() - beat < fresh
 
 
-def charged(submission: Submission) -> bool:
+def _stored_tasks(session: Session, submission_id: int) -> int:
+    query = select(func.count()).select_from(TaskResultRow).filter_by(submission_id=submission_id)
+    return session.scalar(query) or 0
+
+
+def charged(session: Session, submission: Submission) -> bool:
     """Whether the submission's interrupted attempt counts against its model (GIR_MAX_ATTEMPTS).
 
     A worker that dies (killed, its machine lost, its broker gone) leaves no cause behind. An
-    attempt that stored results after it started proves the model runs: its interruption was
-    the service's, and charging it would fail good models on a bad day. One that died without
-    any progress may be a model that takes its worker down, so it counts. Termination holds:
-    every uncharged retry has stored at least one more task, and tasks are finite.
+    attempt that stored task results after it started proves the model runs: its interruption
+    was the service's, and charging it would fail good models on a bad day. One that died
+    without storing any may be a model that takes its worker down, so it counts. Termination
+    holds: every uncharged retry has stored at least one more task, and tasks are finite.
+    (Stored rows, not ``progress_done``: the published progress holds still over hidden tasks.)
     """
-    return submission.progress_done <= submission.attempt_progress
+    return _stored_tasks(session, submission.id) <= submission.attempt_progress
 
 
 def _start(session: Session, submission: Submission, status: str, host: str) -> Submission | None:
@@ -132,9 +138,9 @@ def _start(session: Session, submission: Submission, status: str, host: str) -> 
     model that takes its worker down every time ends ``failed``, not redelivered forever. An
     attempt interrupted after progress is not counted (see :func:`charged`)."""
     now, limit = utcnow(), get_settings().max_attempts
-    if charged(submission):
+    if charged(session, submission):
         submission.attempts += 1
-    submission.attempt_progress = submission.progress_done
+    submission.attempt_progress = _stored_tasks(session, submission.id)
     if submission.attempts > limit:
         _mark_failed(submission, "crashed", crashed_sentence(limit, status))
         session.commit()
@@ -422,7 +428,11 @@ def requeue_stale(*, session: Session, now: datetime | None = None) -> list[Requ
     limit = get_settings().max_attempts
     actions: list[Requeue] = []
     for submission in stale_submissions(session=session, now=now):
-        if submission.status != "queued" and submission.attempts >= limit and charged(submission):
+        if (
+            submission.status != "queued"
+            and submission.attempts >= limit
+            and charged(session, submission)
+        ):
             _mark_failed(submission, "crashed", crashed_sentence(limit, submission.status))
             actions.append(Requeue(submission.id, "failed"))
             continue

@@ -17,7 +17,7 @@ from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTa
 from app.errors import NotFound
 from app.storage import get_storage
 from app.submissions import published
-from app.submissions.models import RealWorldResultRow, Summary, TaskResultRow
+from app.submissions.models import ACTIVE, RealWorldResultRow, Summary, TaskResultRow
 from app.submissions.schemas import (
     RealWorldResultRead,
     SubmissionResults,
@@ -98,6 +98,9 @@ def submission_results(
         select(BenchmarkVersion.name).where(BenchmarkVersion.id == submission.benchmark_version_id)
     )
     rows = tasks.all()
+    if submission.status in ACTIVE and not (viewer is not None and viewer.is_admin):
+        # Hidden rows landing one by one would time each hidden task (worker.progress).
+        rows = [row for row in rows if row[2].kind == PUBLIC_KIND]
     hidden = [row.seconds for row, _, task in rows if task.kind != PUBLIC_KIND]
     return SubmissionResults(
         submission_id=submission_id,

@@ -15,6 +15,8 @@ log.
 
 from __future__ import annotations
 
+import re
+
 from gir_core.errors import (
     ContractError,
     ModelCrashError,
@@ -36,11 +38,26 @@ ERRORS: dict[str, type[ModelError]] = {
 }
 _MEMORY_HINTS = ("can't allocate memory", "bad_alloc", "failed to allocate", "out of memory")
 _ACCESS_HINTS = ("permission denied", "operation not permitted", "errno 13", "errno 1]")
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal escapes, control and bidi characters (tabs, line feeds kept).
+
+    For what a model writes and its owner reads: it must not redraw a terminal or reorder a page.
+
+    Example:
+        >>> printable("\x1b[31mred\x1b[0m\x07 ok")
+        'red ok'
+    """
+    return _CONTROL.sub("", _ESCAPES.sub("", text))
 
 
 def first_line(error: BaseException) -> str:
-    """The first line of an exception's text, bounded, for a submitter-facing sentence."""
-    lines = str(error).strip().splitlines()
+    """The first line of an exception's text, bounded and without control characters (a model
+    writes it: it must not redraw a terminal or a page), for a submitter-facing sentence."""
+    lines = printable(str(error)).strip().splitlines()
     return lines[0][:300] if lines else type(error).__name__
 
 

@@ -1,4 +1,4 @@
-"""submissions: progress at the latest start, so worker deaths after progress are not charged
+"""submissions: task results stored at the latest start; deaths after progress are not charged
 
 Revision ID: d5a7c2e9f410
 Revises: c3e8f1a90b27
@@ -23,9 +23,12 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("attempt_progress", sa.Integer(), nullable=False, server_default="0")
         )
-    # Existing rows: as if their latest start happened at their current progress, so the next
+    # Existing rows: as if their latest start happened with what is stored now, so the next
     # interruption is charged exactly as before this revision.
-    op.execute("UPDATE submissions SET attempt_progress = progress_done")
+    op.execute(
+        "UPDATE submissions SET attempt_progress = (SELECT count(*) FROM task_results "
+        "WHERE task_results.submission_id = submissions.id)"
+    )
 
 
 def downgrade() -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,16 +28,19 @@ from app.main import create_app
 from app.queue import enqueue_scoring, enqueue_validation
 from app.settings import get_settings
 from app.storage import get_storage
-from app.submissions.models import Submission, TaskResultRow
+from app.submissions.models import TaskResultRow
 from app.submissions.pipeline import Requeue, requeue_stale
 from app.submissions.quota import read_quota
 from gir_core.contract import PROBE_SIZES
 from gir_core.sandbox.errors_map import SCORING_SENTENCES
+from tests.support.stack import TASKS
 from tests.worker.conftest import (
     Bench,
     WorkerProcess,
     add_submission,
+    finished,
     onnx_model,
+    reread,
     slow_model,
     wait_for,
 )
@@ -79,39 +84,44 @@ def _script(module: torch.nn.Module, folder: Path, name: str) -> bytes:
     return path.read_bytes()
 
 
-def _submission(db: Session, submission_id: int) -> Submission:
-    db.expire_all()
-    found = db.get(Submission, submission_id)
-    assert found is not None
-    return found
-
-
-def _finished(db: Session, submission_id: int) -> Callable[[], bool]:
-    return lambda: _submission(db, submission_id).status in ("scored", "failed")
+OwnerGet = Callable[[str], Response]
 
 
 @pytest.fixture
-def owner_view(db: Session, worker_env: dict[str, str]) -> Iterator[Callable[[int], str]]:
-    """Everything the owner can read about a submission (API record, log, model page), as one
-    text, through the real application with the owner's API token."""
+def owner_get(db: Session, worker_env: dict[str, str]) -> Iterator[OwnerGet]:
+    """GET through the real application as the owner of the test's submissions (API token)."""
     client = TestClient(create_app())
+    headers: dict[str, str] = {}
 
-    def read(submission_id: int) -> str:
-        owner = db.scalar(select(User).filter_by(email="owner@example.org"))
-        assert owner is not None
-        _, secret = create_token(session=db, user=owner, name="test")
-        headers = {"Authorization": f"Bearer {secret}"}
-        texts = []
-        for path in ("", "/log", "/results"):
-            response = client.get(f"/api/v1/submissions/{submission_id}{path}", headers=headers)
-            assert response.status_code == 200, response.text
-            texts.append(response.text)
-        page = client.get(f"/submissions/{submission_id}", headers=headers)
-        assert page.status_code == 200
-        return "\n".join([*texts, page.text])
+    def get(path: str) -> Response:
+        if not headers:
+            owner = db.scalar(select(User).filter_by(email="owner@example.org"))
+            assert owner is not None
+            _, secret = create_token(session=db, user=owner, name="test")
+            headers["Authorization"] = f"Bearer {secret}"
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        return response
 
     with client:
-        yield read
+        yield get
+
+
+def owner_view(get: OwnerGet, submission_id: int) -> str:
+    """Everything the owner can read about a submission: API record, log, results, model page."""
+    paths = [f"/api/v1/submissions/{submission_id}{part}" for part in ("", "/log", "/results")]
+    return "\n".join(get(path).text for path in [*paths, f"/submissions/{submission_id}"])
+
+
+def run_model(
+    db: Session, start_worker: Callable[..., WorkerProcess], name: str, data: bytes
+) -> tuple[int, WorkerProcess]:
+    """Upload a TorchScript model, let a real worker validate and score it; (id, the worker)."""
+    submission_id = add_submission(db, name, data, "torchscript")
+    enqueue_validation(submission_id)
+    worker = start_worker()
+    wait_for(finished(db, submission_id), [worker], timeout=120)
+    return submission_id, worker
 
 
 def test_output_shape_on_a_hidden_input_never_reaches_the_owner(
@@ -119,16 +129,12 @@ def test_output_shape_on_a_hidden_input_never_reaches_the_owner(
     bench: Bench,
     start_worker: Callable[..., WorkerProcess],
     tmp_path: Path,
-    owner_view: Callable[[int], str],
+    owner_get: OwnerGet,
 ) -> None:
     """Item 1: the failure sentence is fixed text; the shape (the pixel) is in the operator log."""
-    submission_id = add_submission(
-        db, "shape leak", _script(ShapeLeak(), tmp_path, "leak"), "torchscript"
-    )
-    enqueue_validation(submission_id)
-    worker = start_worker()
-    wait_for(_finished(db, submission_id), [worker], timeout=90)
-    failed = _submission(db, submission_id)
+    leak = _script(ShapeLeak(), tmp_path, "leak")
+    submission_id, worker = run_model(db, start_worker, "shape leak", leak)
+    failed = reread(db, submission_id)
     assert failed.seconds_per_mp is not None  # it passed the contract check on the probes
     assert (failed.status, failed.error_code) == ("failed", "contract")
     assert failed.error_message == SCORING_SENTENCES["shape"]
@@ -141,7 +147,7 @@ def test_output_shape_on_a_hidden_input_never_reaches_the_owner(
     pixel = int(width) - OFFSET
     assert 0 <= pixel <= 255
 
-    seen = owner_view(submission_id)
+    seen = owner_view(owner_get, submission_id)
     assert SCORING_SENTENCES["shape"] in seen
     assert f"[1, 3, {height}, {width}]" not in seen
     assert not re.search(rf"\b{width}\b", seen)
@@ -159,8 +165,8 @@ def test_a_failure_while_scoring_uses_a_submission_a_rejected_contract_does_not(
         enqueue_validation(submission_id)
     worker = start_worker()
     for submission_id in (rejected, leaking):
-        wait_for(_finished(db, submission_id), [worker], timeout=90)
-    refused, failed = _submission(db, rejected), _submission(db, leaking)
+        wait_for(finished(db, submission_id), [worker], timeout=90)
+    refused, failed = reread(db, rejected), reread(db, leaking)
     assert (refused.status, refused.error_code, refused.seconds_per_mp) == (
         "failed",
         "contract",
@@ -181,17 +187,13 @@ def test_model_output_streams_are_withheld_from_scoring_and_bounded_from_validat
     bench: Bench,
     start_worker: Callable[..., WorkerProcess],
     tmp_path: Path,
-    owner_view: Callable[[int], str],
+    owner_get: OwnerGet,
 ) -> None:
     """Item 3: what a model prints while scoring is for administrators only; what it printed on
     the probes reaches its owner as a short excerpt without terminal escapes."""
-    submission_id = add_submission(
-        db, "chatty", _script(Chatty(), tmp_path, "chatty"), "torchscript"
-    )
-    enqueue_validation(submission_id)
-    worker = start_worker()
-    wait_for(_finished(db, submission_id), [worker], timeout=120)
-    done = _submission(db, submission_id)
+    chatty = _script(Chatty(), tmp_path, "chatty")
+    submission_id, _ = run_model(db, start_worker, "chatty", chatty)
+    done = reread(db, submission_id)
     assert done.status == "scored", done.error_message
 
     admin = get_storage().local_path(f"logs/{submission_id}-scoring-admin.txt").read_text()
@@ -199,7 +201,7 @@ def test_model_output_streams_are_withheld_from_scoring_and_bounded_from_validat
     probes = {f"{height} {width}" for height, width in PROBE_SIZES}
     assert hidden_sizes and not hidden_sizes & probes  # 48 px GT, 128 px real-world images
 
-    seen = owner_view(submission_id)
+    seen = owner_view(owner_get, submission_id)
     owner_log = get_storage().local_path(done.log_key).read_text()
     assert "SEEN 120 72 PIXEL" in owner_log  # the last probe's print: a public input
     for size in hidden_sizes:
@@ -217,6 +219,10 @@ def _results(db: Session, submission_id: int) -> int:
     return len(db.scalars(query).all())
 
 
+def _progressed(db: Session, submission_id: int, stored: int) -> bool:
+    return _results(db, submission_id) > stored
+
+
 def test_killed_workers_are_not_held_against_the_model(
     db: Session, bench: Bench, start_worker: Callable[..., WorkerProcess], tmp_path: Path
 ) -> None:
@@ -229,12 +235,41 @@ def test_killed_workers_are_not_held_against_the_model(
     for _ in range(limit):
         stored = _results(db, submission_id)
         worker = start_worker()
-        wait_for(lambda n=stored: _results(db, submission_id) > n, [worker], timeout=90)
+        wait_for(partial(_progressed, db, submission_id, stored), [worker], timeout=90)
         worker.kill()  # no cleanup, no ack: an infrastructure failure
-        assert _submission(db, submission_id).attempts == 1
+        assert reread(db, submission_id).attempts == 1
         later = utcnow() + timedelta(seconds=get_settings().stale_after_s + 1)
         assert requeue_stale(session=db, now=later) == [Requeue(submission_id, "score")]
     last = start_worker()
-    wait_for(_finished(db, submission_id), [last], timeout=90)
-    done = _submission(db, submission_id)
+    wait_for(finished(db, submission_id), [last], timeout=90)
+    done = reread(db, submission_id)
     assert (done.status, done.attempts, done.error_code) == ("scored", 1, "")
+
+
+def test_progress_does_not_time_hidden_tasks(
+    db: Session, bench: Bench, start_worker: Callable[..., WorkerProcess], tmp_path: Path,
+    owner_get: OwnerGet,
+) -> None:  # fmt: skip
+    """Item 4 (runtimes): an owner polling a running submission never sees a hidden task named,
+    counted or listed on its own, so cannot time one (the block's total is published anyway)."""
+    hidden = {key for key, _, kind, _ in TASKS if kind == "hidden"}
+    public = len(TASKS) - len(hidden)
+    submission_id = add_submission(
+        db, "slow identity", slow_model(tmp_path, spins=20000), "torchscript", validated=True
+    )
+    enqueue_scoring(submission_id)
+    worker = start_worker()
+    seen: set[tuple[str, int, str]] = set()
+    listed: set[str] = set()
+    while not finished(db, submission_id)():
+        record = owner_get(f"/api/v1/submissions/{submission_id}").json()
+        results = owner_get(f"/api/v1/submissions/{submission_id}/results").json()
+        seen.add((record["status"], record["progress"]["done"], record["progress"]["current_task"]))
+        if results["status"] == "running":
+            listed |= {task["key"] for task in results["tasks"]}
+        assert worker.process.poll() is None, worker.output()[-3000:]
+    assert reread(db, submission_id).status == "scored"
+    running = {(done, task) for status, done, task in seen if status == "running"}
+    assert (public, "") in running  # it was watched while the hidden block ran
+    assert not {task for _, task in running} & hidden and not listed & hidden
+    assert {done for done, _ in running} <= set(range(public + 1)) | {len(TASKS)}
