@@ -61,9 +61,11 @@ def _task_read(
         return full
     hidden: dict[str, Any] = {"spec": None, "psnr": [], "ssim": [], "seconds": None}
     if owner:
-        hidden |= {"mean_psnr": published.rounded(full.mean_psnr)}
-        hidden |= {"mean_ssim": published.rounded(full.mean_ssim)}
-        return full.model_copy(update=hidden | {"score": published.rounded(full.score)})
+        # The score from the rounded PSNR: rounded on its own grid it would refine the PSNR.
+        psnr = published.rounded(row.mean_psnr)
+        score = None if full.score is None or psnr is None else (psnr - accept) / (excel - accept)
+        hidden |= {"mean_psnr": psnr, "mean_ssim": published.rounded(row.mean_ssim)}
+        return full.model_copy(update=hidden | {"score": published.rounded(score)})
     passes = {"passed_acceptance": full.passed_acceptance}
     passes |= {"passed_excellence": full.passed_excellence}
     hidden |= {"mean_psnr": None, "mean_ssim": None, "score": None}

@@ -370,7 +370,8 @@ def test_hidden_task_numbers_are_published_coarsened_everywhere(
     owner = client.get(url, headers=world.viewers["owner"]).json()
     anonymous = client.get(url).json()
     hidden = [task for task in owner["tasks"] if task["kind"] == "hidden"]
-    assert {(t["mean_psnr"], t["mean_ssim"], t["seconds"]) for t in hidden} == {(26.12, 0.88, None)}
+    owned = {(t["mean_psnr"], t["mean_ssim"], t["score"], t["seconds"]) for t in hidden}
+    assert owned == {(26.12, 0.88, 0.71, None)}  # score from the rounded PSNR: (26.12 − 24) / 3
     assert owner["hidden_seconds"] == anonymous["hidden_seconds"] == 16.0  # 5 × 3.14159, 2 figures
     for task in (t for t in anonymous["tasks"] if t["kind"] == "hidden"):
         assert (task["mean_psnr"], task["score"], task["seconds"]) == (None, None, None)
