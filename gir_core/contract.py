@@ -50,14 +50,15 @@ def check_output(output: NDArray[np.float32], height: int, width: int) -> None:
     """Raise ContractError when an output is not finite or clearly not in [0, 1]."""
     what = f"a {width}×{height} input"
     if np.isnan(output).any():
-        raise ContractError(f"output contains NaN for {what}")
+        raise ContractError(f"output contains NaN for {what}", reason="not_finite")
     if np.isinf(output).any():
-        raise ContractError(f"output contains infinite values for {what}")
+        raise ContractError(f"output contains infinite values for {what}", reason="not_finite")
     low, high = float(output.min()), float(output.max())
     if low < -RANGE_SLACK or high > 1 + RANGE_SLACK:
         hint = " (did the model scale to 0-255?)" if high > 2 else ""
         raise ContractError(
-            f"output values span [{low:.3g}, {high:.3g}] for {what}; expected [0, 1]{hint}"
+            f"output values span [{low:.3g}, {high:.3g}] for {what}; expected [0, 1]{hint}",
+            reason="range",
         )
 
 

@@ -21,10 +21,17 @@ class ModelError(GirError):
     """A submitted model cannot be scored; the message is a sentence for the submitter.
 
     ``code`` is a stable machine-readable reason (e.g. ``"contract"``, ``"memory"``) that the
-    service stores with the failed submission.
+    service stores with the failed submission. ``reason`` names the finer class of failure
+    (``"shape"``, ``"not_finite"``, ``"time"``…, default: the code): while a model sees hidden
+    inputs its owner reads only a fixed sentence chosen by ``reason``, never the message, which
+    may carry values computed from those inputs (see :mod:`gir_core.sandbox.errors_map`).
     """
 
     code = "model"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or self.code
 
 
 class ModelFormatError(ModelError):

@@ -44,8 +44,10 @@ from gir_core.contract import PROBE_SIZES, run_probes
 from gir_core.errors import ModelError
 from gir_core.runners import RunOptions
 from gir_core.sandbox import SandboxedModel, SandboxLimits
+from gir_core.sandbox.errors_map import printable, scoring_sentence
 from gir_core.scoring import RealWorldResult, TaskResult, score
 from worker.plan import ScoringPlan, prepare_inputs, scoring_plan
+from worker.progress import Progress, hidden_last
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,26 @@ def sandbox_setup(
         kernel_memory_limits=not gpu,
     )
     return options, limits
+
+
+EXCERPT_LINES, EXCERPT_LINE_CHARS = 40, 200
+"""What an owner sees of a model's own output from its contract check: the last 40 lines (where
+an error's traceback is), each cut at 200 characters, control characters and escapes removed."""
+
+
+def excerpt(text: str) -> str:
+    """A bounded, printable excerpt of a model's output for its owner.
+
+    Only ever applied to runs on public inputs (the contract check's probes): output printed
+    while scoring is never shown to owners at all (:func:`_save_scoring_log`). Escapes and
+    control characters go (a log shown in a terminal or a page must not be able to redraw or
+    hide lines); what is cut is said, with its size.
+    """
+    lines = printable(text).splitlines()
+    kept = [line[:EXCERPT_LINE_CHARS] for line in lines[-EXCERPT_LINES:]]
+    if len(kept) < len(lines) or any(len(line) > EXCERPT_LINE_CHARS for line in lines):
+        kept.insert(0, "(the model's output is cut to its last lines and their first characters)")
+    return "\n".join(kept)
 
 
 def append_log(submission_id: int, title: str, text: str) -> str:
@@ -121,38 +143,40 @@ def heartbeat(submission_id: int) -> Iterator[None]:
         thread.join()
 
 
-# While scoring, the model sees hidden inputs: any text it controls (an exception message, what it
-# prints) could carry them out to the submitter, so those channels are closed for that phase.
-WITHHELD_MESSAGES = {
-    "crash": "the model raised an error or crashed while scoring (its message is withheld: during "
-    "scoring it could carry hidden test data; reproduce with `gir eval` on your own images)",
-    "violation": "the model tried to access a file, device or the network while scoring, which "
-    "the sandbox forbids",
-}
 WITHHELD_LOG = (
-    "({size} bytes of model output withheld: output printed while scoring hidden inputs is kept "
-    "for administrators only, in storage key {key})"
+    "(the model's output while scoring is withheld, printed or not: it ran on hidden inputs, so "
+    "what it wrote is kept for administrators only, in storage key {key})"
 )
+"""The owner's whole view of a scoring run's output: fixed text, not even its size (the model
+chooses how much it prints)."""
 
 
 def public_message(error: ModelError, *, scoring: bool) -> str:
-    """The sentence the submitter reads; model-controlled text is dropped while scoring."""
-    if scoring and error.code in WITHHELD_MESSAGES:
-        return WITHHELD_MESSAGES[error.code]
-    return str(error)
+    """The sentence the submitter reads.
+
+    While scoring the model has seen hidden inputs, so anything it controls (an exception text,
+    an output's shape or values, its timing) could carry them out: the owner reads the fixed
+    sentence of the failure's class (:func:`~gir_core.sandbox.errors_map.scoring_sentence`), the
+    detail goes to this worker's log only. Validation runs on the public probe images only, so
+    its sentences keep their detail.
+    """
+    return scoring_sentence(error) if scoring else str(error)
 
 
 @contextmanager
 def failures(session: Session, submission_id: int, *, scoring: bool = False) -> Iterator[None]:
     """Turn whatever stops a job into the submission's failure sentence.
 
-    A model's error is the submitter's to read (except model-controlled text while scoring, see
+    A model's error is the submitter's to read (as a fixed sentence while scoring, see
     :func:`public_message`); anything else is ours: the submitter gets an id to quote, the
     traceback stays in this log (it may name hidden tasks' specs).
     """
     try:
         yield
     except ModelError as error:
+        if scoring:  # the operator's copy: the owner's sentence says nothing model-made
+            log.warning("submission %s: model failed while scoring (%s/%s): %s",
+                        submission_id, error.code, error.reason, error)  # fmt: skip
         _fail(session, submission_id, error.code, public_message(error, scoring=scoring))
     except SoftTimeLimitExceeded:
         _fail(session, submission_id, "limit", "the job exceeded the worker's time limit")
@@ -208,7 +232,7 @@ def _check(submission: Submission) -> tuple[int, float]:
         per_mp = run_probes(sandbox)
     finally:
         sandbox.close()
-        append_log(submission.id, "contract check", sandbox.log)
+        append_log(submission.id, "contract check", excerpt(sandbox.log))
     return info.parameters, per_mp
 
 
@@ -256,7 +280,7 @@ def _save_scoring_log(submission_id: int, attempt: int, text: str) -> None:
     key = f"logs/{submission_id}-scoring-admin.txt"
     data = text.encode("utf-8", errors="replace")
     put_bytes(get_storage(), key, data)
-    note = WITHHELD_LOG.format(size=len(data), key=key)
+    note = WITHHELD_LOG.format(key=key)
     append_log(submission_id, f"scoring, attempt {attempt}", note)
 
 
@@ -274,23 +298,26 @@ def _store_all(
     The cancellation check is the guarded progress update after each task: the owner's
     ``cancelled`` wins, and the model's sandbox is closed at the next task boundary. A public
     task's example is written before its row: a resumed run skips stored tasks, so an example
-    written after the row could be lost for good by a crash in between.
+    written after the row could be lost for good by a crash in between. Hidden tasks run last,
+    as one block the progress does not reveal task by task (:mod:`worker.progress`).
     """
     skip = finished_keys(session=session, submission_id=submission_id)
-    todo = [item.key for item in plan.benchmark.tasks if item.key not in skip]
-    total = len(plan.task_ids)
-    done = total - len(todo)
-    upcoming = iter([*todo[1:], ""])
-    current = todo[0] if todo else ""
+    benchmark = hidden_last(plan.benchmark)
+    progress = Progress(
+        [item for item in benchmark.tasks if item.key not in skip], len(plan.task_ids)
+    )
+    finished = 0
+    done, total, current = progress.after(finished)
     if not set_progress(
         session=session, submission_id=submission_id, done=done, total=total, current=current
     ):
         return False
-    results = cast(Results, score(sandbox, plan.benchmark, skip=skip, synthesis_workers=1))
+    results = cast(Results, score(sandbox, benchmark, skip=skip, synthesis_workers=1))
     with closing(results):
         for result in results:
             if isinstance(result, TaskResult):
-                done, current = done + 1, next(upcoming)
+                finished += 1
+                done, total, current = progress.after(finished)
                 target = plan.task_ids[result.key]
                 _save_example(submission_id, result)
             else:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.submissions.published import Rounded
+
 SortKey = Literal[
     "rank",
     "id",
@@ -75,10 +77,11 @@ class LeaderboardRow(BaseModel):
     ar_high: float
     er_low: float | None = Field(description="Bootstrap CI of ER (low end; null if not computed).")
     er_high: float | None
-    mean_psnr: float
-    psnr_low: float = Field(description="Bootstrap CI of mean PSNR (low end).")
-    psnr_high: float
-    mean_ssim: float
+    # Mixes hidden tasks in: published rounded (see app.submissions.published).
+    mean_psnr: Rounded
+    psnr_low: Rounded = Field(description="Bootstrap CI of mean PSNR (low end).")
+    psnr_high: Rounded
+    mean_ssim: Rounded
     ar_representative: float | None
     ar_hidden: float | None
     gap: float | None = Field(description="AR on representative minus AR on hidden tasks.")

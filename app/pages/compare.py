@@ -46,7 +46,7 @@ class Pair:
     @property
     def delta(self) -> float:
         """PSNR of A minus PSNR of B (dB)."""
-        return self.a.mean_psnr - self.b.mean_psnr
+        return _psnr(self.a) - _psnr(self.b)
 
     @property
     def outcome(self) -> str:
@@ -68,10 +68,21 @@ class Comparison:
         return sum(pair.outcome == outcome for pair in self.pairs)
 
 
+def _psnr(task: TaskResultRead) -> float:
+    if task.mean_psnr is None:
+        raise ValueError(f"task {task.key} has no published PSNR")  # pair_tasks leaves it out
+    return task.mean_psnr
+
+
 def pair_tasks(a: SubmissionResults, b: SubmissionResults) -> list[Pair]:
-    """Tasks of A that B also has, in A's benchmark order."""
-    by_key = {task.key: task for task in b.tasks}
-    return [Pair(task, by_key[task.key]) for task in a.tasks if task.key in by_key]
+    """Tasks of A that B also has, in A's benchmark order, where the viewer may read both PSNRs
+    (a hidden task's is published to its owner only: app.submissions.published)."""
+    by_key = {task.key: task for task in b.tasks if task.mean_psnr is not None}
+    return [
+        Pair(task, by_key[task.key])
+        for task in a.tasks
+        if task.key in by_key and task.mean_psnr is not None
+    ]
 
 
 def compare(*, session: SessionDep, viewer: OptionalUser, a: int, b: int) -> Comparison:
@@ -86,7 +97,7 @@ def compare(*, session: SessionDep, viewer: OptionalUser, a: int, b: int) -> Com
     pairs = pair_tasks(sides[0][1], sides[1][1])
     bars = [
         charts.DiffBar(
-            key=p.a.key, order=p.a.order, spec=p.a.spec, psnr_a=p.a.mean_psnr, psnr_b=p.b.mean_psnr
+            key=p.a.key, order=p.a.order, spec=p.a.spec, psnr_a=_psnr(p.a), psnr_b=_psnr(p.b)
         )
         for p in pairs
     ]

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from app.pages import charts
 from app.submissions.models import ACTIVE
+from app.submissions.published import BAND_DRAWN
 from app.submissions.schemas import SubmissionRead, SubmissionResults, TaskResultRead
 
 
@@ -52,12 +53,14 @@ def live(submission: SubmissionRead, now: datetime | None = None) -> Live | None
 
 
 def task_bars(tasks: list[TaskResultRead]) -> list[charts.TaskBar]:
-    """One bar per task: s_t with its lines; hidden tasks carry no spec."""
+    """One bar per task: s_t with its lines; hidden tasks carry no spec, and for anyone but
+    their owner only a band, drawn at its middle (app.submissions.published)."""
     return [
         charts.TaskBar(
             key=task.key,
             order=task.order,
-            score=task.score if task.excellence_psnr > task.acceptance_psnr else None,
+            score=_drawn_score(task),
+            band=task.band,
             spec=task.spec,
             psnr=task.mean_psnr,
             acceptance=task.acceptance_psnr,
@@ -67,6 +70,12 @@ def task_bars(tasks: list[TaskResultRead]) -> list[charts.TaskBar]:
         )
         for task in tasks
     ]
+
+
+def _drawn_score(task: TaskResultRead) -> float | None:
+    if task.excellence_psnr <= task.acceptance_psnr:
+        return None
+    return BAND_DRAWN[task.band] if task.band is not None else task.score
 
 
 def bias_items(submission: SubmissionRead) -> list[charts.DegradationItem]:

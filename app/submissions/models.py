@@ -53,6 +53,9 @@ class Submission(Base):
     error_code: Mapped[str] = mapped_column(String(32), default="")
     error_message: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Task results stored when the latest attempt started: an attempt that stored more was
+    # interrupted by the service, not by its model, and is not charged (pipeline.charged).
+    attempt_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     parameters: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seconds_per_mp: Mapped[float | None] = mapped_column(Float, nullable=True)
     worker_host: Mapped[str] = mapped_column(String(120), default="")

@@ -115,11 +115,32 @@ def _busy(submission: Submission) -> bool:
     return started and beat is not None and utcnow() - beat < fresh
 
 
+def _stored_tasks(session: Session, submission_id: int) -> int:
+    query = select(func.count()).select_from(TaskResultRow).filter_by(submission_id=submission_id)
+    return session.scalar(query) or 0
+
+
+def charged(session: Session, submission: Submission) -> bool:
+    """Whether the submission's interrupted attempt counts against its model (GIR_MAX_ATTEMPTS).
+
+    A worker that dies (killed, its machine lost, its broker gone) leaves no cause behind. An
+    attempt that stored task results after it started proves the model runs: its interruption
+    was the service's, and charging it would fail good models on a bad day. One that died
+    without storing any may be a model that takes its worker down, so it counts. Termination
+    holds: every uncharged retry has stored at least one more task, and tasks are finite.
+    (Stored rows, not ``progress_done``: the published progress holds still over hidden tasks.)
+    """
+    return _stored_tasks(session, submission.id) <= submission.attempt_progress
+
+
 def _start(session: Session, submission: Submission, status: str, host: str) -> Submission | None:
     """Count the attempt and mark the submission as worked on, or give up after too many: a
-    model that takes its worker down every time ends ``failed``, not redelivered forever."""
+    model that takes its worker down every time ends ``failed``, not redelivered forever. An
+    attempt interrupted after progress is not counted (see :func:`charged`)."""
     now, limit = utcnow(), get_settings().max_attempts
-    submission.attempts += 1
+    if charged(session, submission):
+        submission.attempts += 1
+    submission.attempt_progress = _stored_tasks(session, submission.id)
     if submission.attempts > limit:
         _mark_failed(submission, "crashed", crashed_sentence(limit, status))
         session.commit()
@@ -409,7 +430,7 @@ class Requeue:
 def requeue_stale(*, session: Session, now: datetime | None = None) -> list[Requeue]:
     """Re-enqueue stale submissions (lost message, dead worker); fail the hopeless ones.
 
-    A submission whose started attempts all died (``GIR_MAX_ATTEMPTS``) fails with a sentence;
+    A submission whose charged attempts all died (``GIR_MAX_ATTEMPTS``, see :func:`charged`) fails;
     the others go back to ``queued`` with a fresh ``heartbeat_at`` (the next pass leaves them
     alone for another interval) and their job is sent again: validation if never validated,
     else scoring, which resumes after the last stored task. Rows are committed *before* the
@@ -419,7 +440,11 @@ def requeue_stale(*, session: Session, now: datetime | None = None) -> list[Requ
     limit = get_settings().max_attempts
     actions: list[Requeue] = []
     for submission in stale_submissions(session=session, now=now):
-        if submission.status != "queued" and submission.attempts >= limit:
+        if (
+            submission.status != "queued"
+            and submission.attempts >= limit
+            and charged(session, submission)
+        ):
             _mark_failed(submission, "crashed", crashed_sentence(limit, submission.status))
             actions.append(Requeue(submission.id, "failed"))
             continue

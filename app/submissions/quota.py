@@ -4,8 +4,11 @@ The daily window is *rolling* (the last 24 hours), not the calendar day: a calen
 midnight UTC would let someone submit a full quota at 23:59 and another at 00:00, which is the
 hill-climbing on the hidden set the quota exists to stop. ``resets_at`` is therefore the moment
 the next slot frees: when the oldest counted submission leaves the window. Submissions the
-contract check rejected (``failed`` with ``error_code`` in :data:`NOT_COUNTED`) do not count:
-they were never scored, so they reveal nothing about the hidden tasks. Cancelled ones count.
+contract check rejected (``failed`` with ``error_code`` in :data:`NOT_COUNTED`, never validated)
+do not count: they only ever ran on the public probe images, so they reveal nothing about the
+hidden tasks. A submission that passed the contract check and then failed while scoring counts,
+whatever the failure: it has seen hidden inputs, and a free failure would be a free message out
+(the failure's class, the task it stopped at). Cancelled ones count.
 
 Admission is atomic: :func:`lock_owner` takes a lock on the user's row (``SELECT … FOR UPDATE``
 on PostgreSQL; on SQLite a no-op write, which takes the database's single write lock) before the
@@ -51,7 +54,11 @@ def lock_owner(*, session: Session, owner_id: int) -> None:
 
 
 def _daily_times(session: Session, owner_id: int, now: datetime) -> list[datetime]:
-    refused = and_(Submission.status == "failed", Submission.error_code.in_(NOT_COUNTED))
+    refused = and_(
+        Submission.status == "failed",
+        Submission.error_code.in_(NOT_COUNTED),
+        Submission.seconds_per_mp.is_(None),  # never validated: it saw no hidden input
+    )
     query = (
         select(Submission.created_at)
         .where(Submission.owner_id == owner_id, Submission.created_at > now - WINDOW)

@@ -7,6 +7,8 @@ replaced by its key (defence in depth — the worker is not supposed to log them
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +17,8 @@ from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTa
 from app.benchmarks.schemas import MeasurementRead
 from app.errors import NotFound
 from app.storage import get_storage
-from app.submissions.models import RealWorldResultRow, Summary, TaskResultRow
+from app.submissions import published
+from app.submissions.models import ACTIVE, RealWorldResultRow, Summary, TaskResultRow
 from app.submissions.schemas import (
     RealWorldResultRead,
     SubmissionResults,
@@ -28,19 +31,26 @@ PUBLIC_KIND = "representative"
 LOG_MAX_BYTES = 2 << 20
 
 
-def _task_read(row: TaskResultRow, line: VersionTask, task: TaskDef) -> TaskResultRead:
+def _task_read(
+    row: TaskResultRow, line: VersionTask, task: TaskDef, *, owner: bool
+) -> TaskResultRead:
+    """One task as ``owner`` (the submission's owner or an administrator) or anyone else sees it.
+
+    Public tasks are shown in full. A hidden task's numbers are a channel its model controls, so
+    they are coarsened (:mod:`app.submissions.published`): per-image values and runtime for
+    nobody, the means to 2 decimals for the owner, pass marks and a band for everyone else.
+    Passes are decided on the stored full-precision mean, like AR.
+    """
     accept, excel = line.acceptance_psnr, line.excellence_psnr
-    return TaskResultRead(
+    full = TaskResultRead(
         key=task.key,
         kind=task.kind,
         order=task.order,
-        spec=task.spec if task.kind == PUBLIC_KIND else None,
+        spec=task.spec,
         mean_psnr=row.mean_psnr,
         mean_ssim=row.mean_ssim,
-        # Per-image values of hidden tasks would give a model a wide channel to signal what it
-        # saw (it controls its outputs); only the task means are published for those.
-        psnr=row.psnr if task.kind == PUBLIC_KIND else [],
-        ssim=row.ssim if task.kind == PUBLIC_KIND else [],
+        psnr=row.psnr,
+        ssim=row.ssim,
         seconds=row.seconds,
         acceptance_psnr=accept,
         excellence_psnr=excel,
@@ -48,6 +58,19 @@ def _task_read(row: TaskResultRow, line: VersionTask, task: TaskDef) -> TaskResu
         passed_excellence=row.mean_psnr > excel,
         score=(row.mean_psnr - accept) / (excel - accept) if excel != accept else None,
     )
+    if task.kind == PUBLIC_KIND:
+        return full
+    hidden: dict[str, Any] = {"spec": None, "psnr": [], "ssim": [], "seconds": None}
+    if owner:
+        # The score from the rounded PSNR: rounded on its own grid it would refine the PSNR.
+        psnr = published.rounded(row.mean_psnr)
+        score = None if full.score is None or psnr is None else (psnr - accept) / (excel - accept)
+        hidden |= {"mean_psnr": psnr, "mean_ssim": published.rounded(row.mean_ssim)}
+        return full.model_copy(update=hidden | {"score": published.rounded(score)})
+    passes = {"passed_acceptance": full.passed_acceptance}
+    passes |= {"passed_excellence": full.passed_excellence}
+    hidden |= {"mean_psnr": None, "mean_ssim": None, "score": None}
+    return full.model_copy(update=hidden | {"band": published.band(full.score, **passes)})
 
 
 def submission_results(
@@ -59,6 +82,7 @@ def submission_results(
         NotFound: the submission is not visible to ``viewer``.
     """
     submission = visible_submission(session=session, viewer=viewer, submission_id=submission_id)
+    owner = manages(viewer, submission.owner_id)
     tasks = session.execute(
         select(TaskResultRow, VersionTask, TaskDef)
         .join(VersionTask, VersionTask.id == TaskResultRow.version_task_id)
@@ -74,12 +98,18 @@ def submission_results(
     )
     summary = session.get(Summary, submission_id)
     version = session.get(BenchmarkVersion, submission.benchmark_version_id or -1)
+    rows = tasks.all()
+    if submission.status in ACTIVE and not (viewer is not None and viewer.is_admin):
+        # Hidden rows landing one by one would time each hidden task (worker.progress).
+        rows = [row for row in rows if row[2].kind == PUBLIC_KIND]
+    hidden = [row.seconds for row, _, task in rows if task.kind != PUBLIC_KIND]
     return SubmissionResults(
         submission_id=submission_id,
         status=submission.status,  # type: ignore[arg-type]
         benchmark_version=version.name if version is not None else None,
         measurement=MeasurementRead.of(version) if version is not None else None,
-        tasks=[_task_read(*row) for row in tasks],
+        tasks=[_task_read(*row, owner=owner) for row in rows],
+        hidden_seconds=published.runtime_total(hidden),
         real_world=[
             RealWorldResultRead(
                 set_name=image_set.name,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.benchmarks.schemas import MeasurementRead
+from app.submissions.published import MaybeRounded, Rounded
 
 Visibility = Literal["public", "private"]
 Status = Literal["queued", "validating", "running", "scored", "failed", "cancelled"]
@@ -117,14 +118,15 @@ class SummaryRead(BaseModel):
     ar_high: float
     er_low: float | None = Field(description="Bootstrap CI of ER (null before it was computed).")
     er_high: float | None
-    mean_psnr: float
-    psnr_low: float
-    psnr_high: float
-    mean_ssim: float
+    # Values that mix hidden tasks in are published rounded (app.submissions.published).
+    mean_psnr: Rounded
+    psnr_low: Rounded
+    psnr_high: Rounded
+    mean_ssim: Rounded
     ar_representative: float | None
     ar_hidden: float | None
-    psnr_representative: float | None
-    psnr_hidden: float | None
+    psnr_representative: MaybeRounded
+    psnr_hidden: MaybeRounded
     mean_niqe: float | None
     bias: dict[str, Any] = Field(
         description=(
@@ -192,22 +194,37 @@ class SubmissionFilters(BaseModel):
 
 
 class TaskResultRead(BaseModel):
-    """One task's result. Hidden tasks are named by key and order only (``spec`` is null)."""
+    """One task's result. Hidden tasks are named by key and order only (``spec`` is null), and
+    their numbers are coarsened (see :mod:`app.submissions.published`)."""
 
     key: str
     kind: str
     order: int
     spec: str | None = Field(description="The task's text; null for hidden tasks.")
-    mean_psnr: float
-    mean_ssim: float
-    psnr: list[float]
-    ssim: list[float]
-    seconds: float
+    mean_psnr: float | None = Field(
+        description="Hidden tasks: to 2 decimals for the owner, null for everyone else."
+    )
+    mean_ssim: float | None = Field(
+        description="Hidden tasks: to 2 decimals for the owner, null for everyone else."
+    )
+    psnr: list[float] = Field(description="Per image; empty for hidden tasks.")
+    ssim: list[float] = Field(description="Per image; empty for hidden tasks.")
+    seconds: float | None = Field(
+        description="Inference time; null for hidden tasks (their total is `hidden_seconds`)."
+    )
     acceptance_psnr: float
     excellence_psnr: float
     passed_acceptance: bool = Field(description="mean PSNR strictly above the acceptance line.")
     passed_excellence: bool = Field(description="mean PSNR strictly above the excellence line.")
-    score: float | None = Field(description="(psnr − acc) / (exc − acc): 0 acc., 1 exc.")
+    score: float | None = Field(
+        description="(psnr − acc) / (exc − acc): 0 acc., 1 exc.; hidden tasks: 2 decimals for "
+        "the owner, null for everyone else."
+    )
+    band: str | None = Field(
+        default=None,
+        description="Hidden tasks seen by anyone but the owner: the band of `score` "
+        "(below acceptance, acceptance to midway, midway to excellence, above excellence).",
+    )
 
 
 class RealWorldResultRead(BaseModel):
@@ -228,6 +245,11 @@ class SubmissionResults(BaseModel):
     benchmark_version: str | None
     measurement: MeasurementRead | None = None
     tasks: list[TaskResultRead]
+    hidden_seconds: float | None = Field(
+        default=None,
+        description="Total inference time of the hidden tasks (2 significant figures); there is "
+        "no per-task time for them.",
+    )
     real_world: list[RealWorldResultRead]
     summary: SummaryRead | None
 

@@ -41,15 +41,17 @@ def check_output_shape(shape: tuple[int, ...], size: tuple[int, ...]) -> None:
     """Raise ContractError with a sentence when an output is not [1, 3, H, W] for an H×W input."""
     if len(shape) != 4:
         raise ContractError(
-            f"output has rank {len(shape)} {list(shape)}, expected 4 ([1, 3, H, W])"
+            f"output has rank {len(shape)} {list(shape)}, expected 4 ([1, 3, H, W])",
+            reason="shape",
         )
     if shape[1] != 3:
         plural = "" if shape[1] == 1 else "s"
-        raise ContractError(f"output has {shape[1]} channel{plural}, expected 3")
+        raise ContractError(f"output has {shape[1]} channel{plural}, expected 3", reason="shape")
     if shape[0] != 1 or tuple(shape[2:]) != tuple(size):
         raise ContractError(
             f"output is {list(shape)} for a [1, 3, {size[0]}, {size[1]}] input; it must keep the "
-            "input size (declare a size multiple if the model needs one)"
+            "input size (declare a size multiple if the model needs one)",
+            reason="shape",
         )
 
 

@@ -45,6 +45,7 @@ class TorchScriptRunner:
             output = self.module(tensor)
             if not isinstance(output, torch.Tensor):
                 raise ContractError(
-                    f"the model returned {type(output).__name__}, expected one tensor"
+                    f"the model returned {type(output).__name__}, expected one tensor",
+                    reason="output_type",
                 )
             return output.detach().to("cpu", torch.float32).numpy()

@@ -99,10 +99,11 @@ def main() -> int:
         _serve(runner, options, in_fd, out_fd)
         return 0
     except BaseException as error:  # every failure becomes a typed frame for the parent
-        code, message = classify(error)
+        code, message, reason = classify(error)
         print(f"sandbox child: {type(error).__name__}: {error}", file=sys.stderr)
+        error_frame = {"kind": "error", "code": code, "message": message, "reason": reason}
         with contextlib.suppress(OSError):
-            write_frame(out_fd, Frame({"kind": "error", "code": code, "message": message}))
+            write_frame(out_fd, Frame(error_frame))
         return 3
 
 

@@ -225,7 +225,7 @@ class SandboxedModel:
         )
         output = reply.array()
         if output.shape != image.shape or output.dtype != np.float32:
-            raise ModelCrashError(f"the sandbox returned {output.shape} for {what}")
+            raise ModelCrashError(f"the sandbox returned {output.shape} for {what}", reason="shape")
         return output, float(reply.header.get("seconds", 0.0))
 
     def probe(self, **checks: Any) -> dict[str, str]:
@@ -263,12 +263,15 @@ class SandboxedModel:
                     else f"the limit of {seconds:g} s on {what}"
                 )
             )
-            raise SandboxLimitError(f"the model exceeded {limit}") from None
+            raise SandboxLimitError(f"the model exceeded {limit}", reason="time") from None
         except (ProtocolError, OSError):
             raise self._death_error(process) from None
         if reply.header.get("kind") == "error":
             self._kill(process)
-            raise to_exception(str(reply.header.get("code")), str(reply.header.get("message")))
+            header = reply.header
+            raise to_exception(
+                str(header.get("code")), str(header.get("message")), header.get("reason")
+            )
         return reply
 
     def _death_error(self, process: subprocess.Popen[bytes]) -> ModelError:
@@ -314,7 +317,8 @@ class SandboxedModel:
         while process is not None and process.poll() is None:
             if _rss_kb(process.pid) > limit_kb:
                 self._killed_for = SandboxLimitError(
-                    f"the model used more than its memory limit of {self.limits.memory_mb} MiB"
+                    f"the model used more than its memory limit of {self.limits.memory_mb} MiB",
+                    reason="memory",
                 )
                 self._kill(process)
                 return

@@ -322,3 +322,63 @@ def test_results_name_hidden_tasks_by_key_and_order_only(client: TestClient, wor
     assert all(task["spec"] is None and task["psnr"] == [] for task in hidden)
     public = [task["spec"] for task in tasks if task["kind"] == "representative"]
     assert public == world.public_specs
+
+
+# --- the covert channel through published numbers (issue #13, item 4) -------------------------
+
+FULL = {"mean_psnr": 26.123456, "mean_ssim": 0.876543, "seconds": 3.14159}
+"""A hidden task's stored values, at the full precision a model could write into them."""
+SUMMARY = {"mean_psnr": 25.987654, "psnr_low": 25.111111, "psnr_high": 26.777777}
+SUMMARY |= {"mean_ssim": 0.765432, "psnr_hidden": 25.444444}
+
+
+def _hidden_at_full_precision(session: Session, world: World) -> None:
+    """What a model that encodes a pixel into its hidden tasks' scores would leave stored."""
+    hidden = select(VersionTask.id).join(TaskDef).where(TaskDef.kind == "hidden")
+    scored = [world.submissions[name] for name in ("public scored", "private scored")]
+    rows = select(TaskResultRow).where(
+        TaskResultRow.submission_id.in_(scored), TaskResultRow.version_task_id.in_(hidden)
+    )
+    for row in session.scalars(rows):
+        row.mean_psnr, row.mean_ssim, row.seconds = FULL.values()
+    for submission_id in scored:
+        summary = session.get(Summary, submission_id)
+        assert summary is not None
+        for name, value in SUMMARY.items():
+            setattr(summary, name, value)
+    session.commit()
+
+
+def test_hidden_task_numbers_are_published_coarsened_everywhere(
+    client: TestClient, world: World, session: Session
+) -> None:
+    _hidden_at_full_precision(session, world)
+    full = [f"{value:.5f}"[:-1] for value in (*FULL.values(), *SUMMARY.values())]
+    rounded_hidden = [f"{FULL['mean_psnr']:.2f}", f"{FULL['mean_ssim']:.2f}"]
+    found: list[str] = []
+    for name, url in get_urls(world):
+        for viewer, headers in world.viewers.items():
+            text = client.get(url, headers=headers).text
+            shown = [value for value in full if value in text]
+            # Only the owner reads a hidden task's PSNR/SSIM, and then to 2 decimals.
+            if viewer != "owner":
+                shown += [value for value in rounded_hidden if value in text]
+            found += [f"{name} GET {url} as {viewer}: {value}" for value in shown]
+    assert found == [], "hidden-task values published too precisely:\n" + "\n".join(found)
+
+    url = f"/api/v1/submissions/{world.submissions['public scored']}/results"
+    owner = client.get(url, headers=world.viewers["owner"]).json()
+    anonymous = client.get(url).json()
+    hidden = [task for task in owner["tasks"] if task["kind"] == "hidden"]
+    owned = {(t["mean_psnr"], t["mean_ssim"], t["score"], t["seconds"]) for t in hidden}
+    assert owned == {(26.12, 0.88, 0.71, None)}  # score from the rounded PSNR: (26.12 − 24) / 3
+    assert owner["hidden_seconds"] == anonymous["hidden_seconds"] == 16.0  # 5 × 3.14159, 2 figures
+    for task in (t for t in anonymous["tasks"] if t["kind"] == "hidden"):
+        assert (task["mean_psnr"], task["score"], task["seconds"]) == (None, None, None)
+        assert task["band"] == "midway to excellence"  # (26.12 − 24) / 3 = 0.71
+    summary = anonymous["summary"]
+    assert (summary["mean_psnr"], summary["psnr_hidden"], summary["mean_ssim"]) == (
+        25.99,
+        25.44,
+        0.77,
+    )

@@ -48,7 +48,16 @@ from tests.support.stack import (
 
 # What the worker tests import from here.
 WorkerProcess = ServiceProcess
-__all__ = ["Bench", "WorkerProcess", "add_submission", "onnx_model", "slow_model", "wait_for"]
+__all__ = [
+    "Bench",
+    "WorkerProcess",
+    "add_submission",
+    "finished",
+    "onnx_model",
+    "reread",
+    "slow_model",
+    "wait_for",
+]
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +153,19 @@ def add_submission(
     db.add(submission)
     db.commit()
     return submission.id
+
+
+def reread(db: Session, submission_id: int) -> Submission:
+    """The submission as the worker last committed it."""
+    db.expire_all()
+    submission = db.get(Submission, submission_id)
+    assert submission is not None
+    return submission
+
+
+def finished(db: Session, submission_id: int) -> Callable[[], bool]:
+    """A :func:`wait_for` condition: the submission is scored or failed."""
+    return lambda: reread(db, submission_id).status in ("scored", "failed")
 
 
 # -- worker processes ---------------------------------------------------------------------------

@@ -40,13 +40,16 @@ def test_upload_with_a_token_is_validated_scored_and_summarised(
         assert body["status"] == "scored", body
         results = client.get(f"{url}/results", headers=headers).json()
     means = {row["key"]: row["mean_psnr"] for row in results["tasks"]}
-    for key, per_image in bench.identity_psnr.items():
-        assert means[key] == math.fsum(per_image) / len(per_image)
+    kinds = {row["key"]: row["kind"] for row in results["tasks"]}
+    true = {key: math.fsum(v) / len(v) for key, v in bench.identity_psnr.items()}
+    for key, mean in true.items():
+        # The owner reads a hidden task's mean to 2 decimals (SECURITY.md, covert channel).
+        assert means[key] == (round(mean, 2) if kinds[key] == "hidden" else mean)
     lines = [
         TaskLine(row["key"], row["acceptance_psnr"], row["excellence_psnr"], row["kind"])
         for row in results["tasks"]
     ]
-    expected = summarize(lines, means)
+    expected = summarize(lines, true)
     assert results["summary"]["ar"] == expected.ar
     assert results["summary"]["er"] == expected.er
-    assert math.isclose(results["summary"]["mean_psnr"], expected.mean_psnr, abs_tol=1e-12)
+    assert results["summary"]["mean_psnr"] == round(expected.mean_psnr, 2)

@@ -7,25 +7,31 @@ from pathlib import Path
 import pytest
 
 from app import settings
-from gir_core.errors import ContractError, ModelCrashError, SandboxLimitError, SandboxViolationError
+from gir_core.errors import (
+    ContractError,
+    ModelCrashError,
+    ModelError,
+    SandboxLimitError,
+    SandboxViolationError,
+)
+from gir_core.sandbox.errors_map import SCORING_SENTENCES
 from worker import pipeline
 
 
-@pytest.mark.parametrize("error_type", [ModelCrashError, SandboxViolationError])
-def test_model_controlled_messages_are_withheld_while_scoring(error_type: type) -> None:
-    error = error_type("the model raised RuntimeError: pixel(3,4)=0.7215 secret")
+@pytest.mark.parametrize(
+    "error",
+    [ModelCrashError("the model raised RuntimeError: pixel(3,4)=0.7215 secret"),
+     SandboxViolationError("open('/x/0.7215') denied: secret"),
+     ContractError("output contains NaN for a 64×64 input (task h03) secret 0.7215",
+                   reason="not_finite"),
+     SandboxLimitError("the model exceeded the limit of 60 s on a 256×0.7215 input secret",
+                       reason="time")],
+)  # fmt: skip
+def test_model_controlled_messages_are_withheld_while_scoring(error: ModelError) -> None:
     assert "secret" in pipeline.public_message(error, scoring=False)
     scored = pipeline.public_message(error, scoring=True)
     assert "secret" not in scored and "0.7215" not in scored
-    assert scored == pipeline.WITHHELD_MESSAGES[error.code]
-
-
-@pytest.mark.parametrize(
-    "error", [ContractError("output contains NaN for a 64×64 input (task h03)"),
-              SandboxLimitError("the model exceeded the limit of 60 s on a 256×256 input")],
-)  # fmt: skip
-def test_our_own_sentences_are_kept_while_scoring(error: Exception) -> None:
-    assert pipeline.public_message(error, scoring=True) == str(error)  # type: ignore[arg-type]
+    assert scored == SCORING_SENTENCES[error.reason]
 
 
 def test_scoring_output_goes_to_an_admin_only_key(

@@ -50,6 +50,7 @@ class TaskBar:
     excellence: float | None
     passed_acceptance: bool
     passed_excellence: bool
+    band: str | None = None  # a hidden task seen by others: only its band is published
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,9 @@ def _task_tip(bar: TaskBar) -> str:
         lines = f"acceptance {bar.acceptance:.2f} · excellence {bar.excellence:.2f}"
     else:
         lines = "lines undefined"
-    if bar.score is None or not finite(bar.score):
+    if bar.band is not None:
+        score = f"s: {bar.band} (hidden task: only its band is published)"
+    elif bar.score is None or not finite(bar.score):
         score = "s undefined"
     else:
         drawn, clipped = clip(bar.score, CLIP)
