@@ -8,8 +8,9 @@ Tests that need committed data (a real Celery worker reads it from another proce
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -72,6 +73,34 @@ def _clear_caches() -> None:
     db.get_engine.cache_clear()
     db._factory.cache_clear()
     queue.get_celery.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle() -> Iterator[None]:
+    """Each test starts with empty registration/sign-in rate counters (they live in-process)."""
+    from app.auth.throttle import counter
+
+    counter().clear()
+    yield
+    counter().clear()
+
+
+@pytest.fixture
+def tune(service_env: dict[str, str]) -> Iterator[Callable[..., None]]:
+    """Change settings for one test (``tune(login_attempts=2)``); every value is restored."""
+    from app.settings import get_settings
+
+    settings = get_settings()
+    saved = settings.model_dump()
+
+    def change(**values: Any) -> None:
+        for key, value in values.items():
+            assert key in saved, f"no setting {key}"
+            setattr(settings, key, value)
+
+    yield change
+    for key, value in saved.items():
+        setattr(settings, key, value)
 
 
 @pytest.fixture(scope="session")
