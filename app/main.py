@@ -17,6 +17,7 @@ from app.openapi import install_openapi
 from app.pages.errors import page_error
 from app.pages.router import install_pages
 from app.proxies import TrustedProxyMiddleware
+from app.sanity import RefuseNulMiddleware
 from app.submissions.router import router as submissions_router
 
 API = "/api/v1"
@@ -35,6 +36,7 @@ def create_app() -> FastAPI:
     install_openapi(app)
     install_docs(app)
     app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(RefuseNulMiddleware)
     app.add_middleware(TrustedProxyMiddleware)  # added last: outermost, sees the raw peer
     app.include_router(health.router)
     for router in (auth_router, submissions_router, benchmarks_router, leaderboard_router):

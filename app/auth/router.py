@@ -30,7 +30,7 @@ from app.auth.schemas import (
     UserCreate,
     UserRead,
 )
-from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.errors import Forbidden
 
 router = APIRouter(tags=["auth"])
@@ -194,6 +194,6 @@ def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenRead]:
     responses=_TOKEN_ID,
     summary="Revoke an API token",
 )
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> None:
+def revoke_token(token_id: RowId, user: CurrentUser, session: SessionDep) -> None:
     """Revoke one of the caller's tokens; it stops working at once. Others' tokens are 404."""
     service.revoke_token(session=session, user=user, token_id=token_id)

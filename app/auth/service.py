@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 BAD_LOGIN = "the e-mail address or the password is wrong"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def normalize_email(email: str) -> str:
@@ -64,10 +65,12 @@ def normalize_email(email: str) -> str:
 
 
 def _check_account(email: str, name: str, password: str) -> None:
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
+    if len(email) > 254 or not _EMAIL.fullmatch(email) or _CONTROL.search(email):
         raise Invalid(f"{email!r} is not an e-mail address")
     if not name or len(name) > 80:
         raise Invalid("the name must have 1 to 80 characters")
+    if _CONTROL.search(name):
+        raise Invalid("the name must not contain control characters")
     _check_password(password, email)
 
 
@@ -120,6 +123,8 @@ def login(*, session: Session, email: str, password: str, client_ip: str | None)
     others, so neither the answer, its timing nor the limiter tells which accounts exist.
     """
     address = normalize_email(email)
+    if _CONTROL.search(address):  # cannot be anyone's address, nor stored as a counter key
+        raise Invalid("the e-mail address contains control characters")
     keys = ratelimit.keys_for(address, client_ip)
     ratelimit.ensure_allowed(session=session, keys=keys)
     user = session.scalar(select(User).where(User.email == address))

@@ -20,7 +20,7 @@ from app.auth.throttle import client_address
 from app.auth.models import User
 from app.auth.router import LOGIN_GUARDS, REGISTER_GUARDS, require_session_user
 from app.auth.schemas import TokenCreate, UserCreate
-from app.deps import OptionalUser, SessionDep
+from app.deps import OptionalUser, RowId, SessionDep
 from app.errors import Invalid, ServiceError, first_problem
 from app.pages.templating import render
 from app.submissions import quota
@@ -167,7 +167,7 @@ def create_token(
 
 @router.post("/account/tokens/{token_id}/revoke", response_model=None)
 def revoke_token(
-    token_id: int, request: Request, session: SessionDep, viewer: OptionalUser
+    token_id: RowId, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     """Revoke one of the caller's tokens (404 page for anyone else's)."""
     if viewer is None:

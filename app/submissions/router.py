@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.submissions import intake, quota, results, service
 from app.submissions.schemas import (
     ErrorRead,
@@ -89,7 +89,7 @@ def list_submissions(
     summary="One submission",
     responses=_errors(404),
 )
-def get_submission(submission_id: int, session: SessionDep, user: OptionalUser) -> SubmissionRead:
+def get_submission(submission_id: RowId, session: SessionDep, user: OptionalUser) -> SubmissionRead:
     """Status, progress (with queue position) and summary. Private or moderated: 404 to others."""
     return service.get_submission(session=session, viewer=user, submission_id=submission_id)
 
@@ -100,7 +100,7 @@ def get_submission(submission_id: int, session: SessionDep, user: OptionalUser) 
     summary="Cancel a submission",
     responses=_errors(401, 403, 404, 409),
 )
-def cancel_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionRead:
+def cancel_submission(submission_id: RowId, session: SessionDep, user: CurrentUser) -> SubmissionRead:
     """Cancel while queued, validating or running (owner or admin); 409 once it has ended."""
     return service.cancel_submission(session=session, viewer=user, submission_id=submission_id)
 
@@ -112,7 +112,7 @@ def cancel_submission(submission_id: int, session: SessionDep, user: CurrentUser
     responses=_errors(404),
 )
 def submission_results(
-    submission_id: int, session: SessionDep, user: OptionalUser
+    submission_id: RowId, session: SessionDep, user: OptionalUser
 ) -> SubmissionResults:
     """Per task: mean and per-image PSNR/SSIM, time, pass marks against both lines. Hidden
     tasks appear by key and order only."""
@@ -125,7 +125,7 @@ def submission_results(
     summary="Worker log",
     responses={200: {"content": {"text/plain": {}}}, **_errors(404)},
 )
-def submission_log(submission_id: int, session: SessionDep, user: OptionalUser) -> str:
+def submission_log(submission_id: RowId, session: SessionDep, user: OptionalUser) -> str:
     """The validation/scoring log (owner and administrators only; 404 to anyone else)."""
     return results.submission_log(session=session, viewer=user, submission_id=submission_id)
 

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from app.db import DB_INT_MAX
+
 Visibility = Literal["public", "private"]
 Status = Literal["queued", "validating", "running", "scored", "failed", "cancelled"]
 Format = Literal["onnx", "torchscript"]
@@ -178,7 +180,7 @@ class SubmissionFilters(BaseModel):
     format: Format | None = None
     baseline: bool | None = Field(default=None, description="Only (or no) baseline rows.")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT_MAX)
 
 
 class TaskResultRead(BaseModel):
