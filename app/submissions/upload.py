@@ -37,6 +37,7 @@ FIELDS = frozenset(
 )
 FIELD_MAX_BYTES = 64 * 1024
 HEAD_BYTES = 64 * 1024
+BOUNDARY_MAX = 70
 MULTIPART_SLACK = 1 << 20
 """Room in ``Content-Length`` for boundaries, part headers and the metadata fields."""
 FieldCheck = Callable[[dict[str, str]], object]
@@ -184,10 +185,13 @@ class _Receiver:
 
 
 def boundary_of(content_type: str | None) -> bytes:
-    """The multipart boundary, or 422 for anything that is not ``multipart/form-data``."""
+    """The multipart boundary, or 422 for anything that is not ``multipart/form-data`` or has
+    a boundary longer than RFC 2046 allows (the parser would refuse it with an exception)."""
     kind, options = parse_options_header(content_type)
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise Invalid("send the model as multipart/form-data with a part named 'file'")
+    if len(options[b"boundary"]) > BOUNDARY_MAX:
+        raise Invalid(f"the multipart boundary is longer than {BOUNDARY_MAX} characters (RFC 2046)")
     return options[b"boundary"]
 
 
