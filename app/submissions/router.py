@@ -53,7 +53,7 @@ def _upload_body() -> dict[str, Any]:
     response_model=SubmissionCreated,
     summary="Upload a model",
     openapi_extra=_upload_body(),
-    responses=_errors(401, 409, 413, 422, 429, 503),
+    responses=_errors(401, 408, 409, 413, 422, 429, 503, 507),
 )
 async def create_submission(
     request: Request, response: Response, user: CurrentUser, session: SessionDep
