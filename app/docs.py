@@ -53,9 +53,7 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        page = PAGE.format(
-            title=app.title, openapi=app.openapi_url, starter=static_url("docs.js")
-        )
+        page = PAGE.format(title=app.title, openapi=app.openapi_url, starter=static_url("docs.js"))
         return HTMLResponse(page, headers=HEADERS)
 
     @app.get("/docs/assets/{name}", include_in_schema=False)

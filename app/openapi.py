@@ -33,9 +33,7 @@ def _fix_operation(operation: dict[str, Any]) -> None:
             response["content"] = _error_content()
             if code == "422":
                 response["description"] = "Invalid request: the first problem, as a sentence"
-    responses.setdefault(
-        "default", {"description": "Any other error", "content": _error_content()}
-    )
+    responses.setdefault("default", {"description": "Any other error", "content": _error_content()})
 
 
 def error_schema(spec: dict[str, Any]) -> dict[str, Any]:
@@ -68,4 +66,3 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     setattr(app, "openapi", build)  # noqa: B010 - FastAPI's documented override point
-

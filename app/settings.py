@@ -8,10 +8,9 @@ Defaults are the embedded setup — SQLite file, a filesystem broker, a local st
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
-
-from ipaddress import IPv4Network, IPv6Network, ip_network
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict

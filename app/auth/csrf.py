@@ -117,7 +117,9 @@ async def _form_token(request: Request) -> str | None:
 
 def _is_json(request: Request) -> bool:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
 
 
 async def verify_sign_in_csrf(request: Request) -> None:

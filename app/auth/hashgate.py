@@ -37,8 +37,7 @@ class HashGate:
             if not self._slots.acquire(timeout=wait_s):
                 seconds = max(1, math.ceil(wait_s))
                 raise Unavailable(
-                    "the server is busy checking passwords; "
-                    f"try again in {seconds} seconds",
+                    f"the server is busy checking passwords; try again in {seconds} seconds",
                     retry_after=seconds,
                 )
         with self._lock:

@@ -81,9 +81,7 @@ def ensure_allowed(*, session: Session, keys: list[str]) -> None:
     now = utcnow()
     window = timedelta(seconds=get_settings().login_window_s)
     for key in keys:
-        wait = (_account_wait if key.startswith(ACCOUNT) else _pair_wait)(
-            session, key, now, window
-        )
+        wait = (_account_wait if key.startswith(ACCOUNT) else _pair_wait)(session, key, now, window)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             where = (

@@ -18,7 +18,6 @@ from app.auth.cookies import (
     start_session,
 )
 from app.auth.csrf import CsrfProtected, SignInCsrf, has_bearer
-from app.auth.throttle import client_address, limited
 from app.auth.models import ApiToken, User
 from app.auth.schemas import (
     LoginCreate,
@@ -30,6 +29,7 @@ from app.auth.schemas import (
     UserCreate,
     UserRead,
 )
+from app.auth.throttle import client_address, limited
 from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.errors import Forbidden
 
@@ -121,9 +121,7 @@ def login(
     responses=_CSRF,
     summary="Sign out (ends the session on the server, clears the cookies)",
 )
-def logout(
-    request: Request, response: Response, user: OptionalUser, session: SessionDep
-) -> None:
+def logout(request: Request, response: Response, user: OptionalUser, session: SessionDep) -> None:
     """End the caller's sessions on the server (a copied cookie dies too) and clear the
     cookies; API tokens are unaffected (revoke those one by one)."""
     if user is not None and not has_bearer(request):

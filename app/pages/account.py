@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from app.auth import service as auth
 from app.auth.cookies import clear_auth_cookies, start_session
 from app.auth.csrf import CsrfProtected
-from app.auth.throttle import client_address
 from app.auth.models import User
 from app.auth.router import LOGIN_GUARDS, REGISTER_GUARDS, require_session_user
 from app.auth.schemas import TokenCreate, UserCreate
+from app.auth.throttle import client_address
 from app.deps import OptionalUser, RowId, SessionDep
 from app.errors import Invalid, ServiceError, first_problem
 from app.pages.templating import render

@@ -69,7 +69,10 @@ class UploadLedger:
 
     def _check_space(self, usage: _Usage, more: int) -> None:
         settings = get_settings()
-        per_user, overall = settings.upload_space_user_mb * MIB, settings.upload_space_total_mb * MIB
+        per_user, overall = (
+            settings.upload_space_user_mb * MIB,
+            settings.upload_space_total_mb * MIB,
+        )
         if usage.bytes + more > per_user:
             raise RateLimited(
                 f"your uploads in progress would need more than your "

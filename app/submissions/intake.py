@@ -11,8 +11,8 @@ from app.auth.models import User
 from app.settings import get_settings
 from app.storage import get_storage
 from app.submissions import service
-from app.submissions.schemas import SubmissionCreated
 from app.submissions.guard import paced, upload_slot
+from app.submissions.schemas import SubmissionCreated
 from app.submissions.upload import FieldCheck, check_length, receive_upload
 
 

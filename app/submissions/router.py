@@ -100,7 +100,9 @@ def get_submission(submission_id: RowId, session: SessionDep, user: OptionalUser
     summary="Cancel a submission",
     responses=_errors(401, 403, 404, 409),
 )
-def cancel_submission(submission_id: RowId, session: SessionDep, user: CurrentUser) -> SubmissionRead:
+def cancel_submission(
+    submission_id: RowId, session: SessionDep, user: CurrentUser
+) -> SubmissionRead:
     """Cancel while queued, validating or running (owner or admin); 409 once it has ended."""
     return service.cancel_submission(session=session, viewer=user, submission_id=submission_id)
 

@@ -8,6 +8,7 @@ Bounded for CI: a fixed number of examples per operation, derandomized so a run 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -67,10 +68,9 @@ def _fuzz(case_strategy: Any, bearer: dict[str, str]) -> None:
     def run(case: Any) -> None:
         case.call_and_validate(headers=dict(bearer), checks=CHECKS)
 
-    try:
+    # No invalid input exists for an operation without parameters: nothing to send then.
+    with contextlib.suppress(Unsatisfiable):
         run()
-    except Unsatisfiable:
-        pass  # no invalid input exists for an operation without parameters: nothing to send
 
 
 @pytest.mark.slow
@@ -87,6 +87,8 @@ def test_no_server_errors_and_answers_match_the_schema(
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             try:
                 _fuzz(operation.as_strategy(generation_mode=mode), bearer)
-            except Exception as error:  # noqa: BLE001 - reported below with the operation
-                failures.append(f"{operation.method.upper()} {operation.path} ({mode.value}): {error}")
+            except Exception as error:
+                failures.append(
+                    f"{operation.method.upper()} {operation.path} ({mode.value}): {error}"
+                )
     assert not failures, "\n\n".join(failures)

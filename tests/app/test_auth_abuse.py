@@ -31,7 +31,9 @@ def _user(session: Session, email: str = "ada@example.org") -> User:
     return service.create_user(session=session, email=email, name="Ada", password=PASSWORD)
 
 
-def _login(client: TestClient | httpx.Client, email: str, password: str = PASSWORD, **kw: Any) -> Any:
+def _login(
+    client: TestClient | httpx.Client, email: str, password: str = PASSWORD, **kw: Any
+) -> Any:
     return client.post("/api/v1/auth/login", json={"email": email, "password": password}, **kw)
 
 
@@ -47,7 +49,9 @@ def _burst(url: str, count: int, forwarded: Callable[[int], str] | None = None) 
         body = {"email": f"burst{n}@example.org", "name": "B", "password": PASSWORD}
         headers = {"X-Forwarded-For": forwarded(n)} if forwarded else {}
         barrier.wait()
-        replies[n] = httpx.post(f"{url}/api/v1/auth/register", json=body, headers=headers, timeout=60)
+        replies[n] = httpx.post(
+            f"{url}/api/v1/auth/register", json=body, headers=headers, timeout=60
+        )
 
     threads = [threading.Thread(target=send, args=(n,)) for n in range(count)]
     for thread in threads:
@@ -77,9 +81,7 @@ def test_registration_burst_is_refused_past_the_limit_and_hashing_stays_bounded(
     assert gate.active == 0
 
 
-def test_registrations_are_limited_globally_across_addresses(
-    live_server: str, tune: Tune
-) -> None:
+def test_registrations_are_limited_globally_across_addresses(live_server: str, tune: Tune) -> None:
     tune(trusted_proxies="127.0.0.1", register_per_address=100, register_global=3)
     replies = _burst(live_server, 6, forwarded=lambda n: f"198.51.100.{n + 1}")
     assert sorted(reply.status_code for reply in replies) == [201] * 3 + [429] * 3
@@ -149,7 +151,7 @@ def test_the_sign_out_form_ends_the_session_too(client: TestClient, session: Ses
     assert replay.get("/account", headers=HTML, follow_redirects=False).status_code == 303
 
 
-# --- 12: login CSRF --------------------------------------------------------------------------------
+# --- 12: login CSRF ------------------------------------------------------------------------------
 
 
 def test_cross_site_sign_in_without_the_token_is_refused(
@@ -177,7 +179,7 @@ def test_cross_site_sign_in_without_the_token_is_refused(
     assert victim.get("/api/v1/me").status_code == 401
 
 
-# --- 13: lock the guesser, not the NAT -------------------------------------------------------------
+# --- 13: lock the guesser, not the NAT -----------------------------------------------------------
 
 
 def test_guessing_one_account_does_not_lock_out_the_rest_of_the_nat(
