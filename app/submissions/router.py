@@ -62,7 +62,10 @@ async def create_submission(
 
     The file is hashed while it streams; the size limit (`GIR_MAX_UPLOAD_MB`) is enforced on the
     way (413); the format comes from the bytes (422); the same file twice is a 409 with the
-    existing submission's URL; a used-up quota is a 429 with `Retry-After`. The answer (202)
+    existing submission's URL; a used-up quota is a 429 with `Retry-After`, and so are too many
+    uploads in progress or too many of your bytes in flight (`GIR_UPLOADS_PER_USER`,
+    `GIR_UPLOAD_SPACE_USER_MB`); a full upload space is a 507; a body slower than
+    `GIR_UPLOAD_MIN_KIB_S` after `GIR_UPLOAD_GRACE_S` is cut with a 408. The answer (202)
     comes once the file is durable and the row committed.
     """
     created = await intake.accept_upload(request, session=session, owner=user)
