@@ -125,7 +125,7 @@ def _is_json(request: Request) -> bool:
 async def verify_sign_in_csrf(request: Request) -> None:
     """Refuse login CSRF: the token is required on sign-in and registration even without
     cookies and without ``Sec-Fetch-Site``, except for JSON bodies (see the module docstring)."""
-    if _is_json(request):
+    if _is_json(request) or has_bearer(request):  # neither can come from another site's form
         await verify_csrf(request)
         return
     refuse_cross_site(request)
