@@ -56,9 +56,9 @@ def install_docs(app: FastAPI) -> None:
         page = PAGE.format(title=app.title, openapi=app.openapi_url, starter=static_url("docs.js"))
         return HTMLResponse(page, headers=HEADERS)
 
-    @app.get("/docs/assets/{name}", include_in_schema=False)
-    def asset(name: str) -> FileResponse:
-        if name not in ASSETS:
-            raise NotFound(f"/docs has no asset {name!r}")
+    @app.get("/docs/assets/{asset}", include_in_schema=False)
+    def docs_asset(asset: str) -> FileResponse:
+        if asset not in ASSETS:
+            raise NotFound(f"/docs has no asset {asset!r}")
         headers = {"Cache-Control": "public, max-age=86400", **HEADERS}
-        return FileResponse(assets / name, media_type=ASSETS[name], headers=headers)
+        return FileResponse(assets / asset, media_type=ASSETS[asset], headers=headers)

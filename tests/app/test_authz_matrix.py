@@ -65,8 +65,8 @@ class Case:
 MATRIX = [
     Case("GET", "/openapi.json", ALL_OK),
     Case("GET", "/docs", ALL_OK),
-    Case("GET", "/docs/assets/{name}", ALL_OK, target="docs asset"),
-    Case("GET", "/docs/assets/{name}", MISSING, target="missing"),
+    Case("GET", "/docs/assets/{asset}", ALL_OK, target="docs asset"),
+    Case("GET", "/docs/assets/{asset}", MISSING, target="missing"),
     Case("GET", "/healthz", ALL_OK),
     Case("GET", "/readyz", ALL_OK),
     Case("POST", "/api/v1/auth/register", (201, 201, 201, 201), body="register"),

@@ -143,6 +143,9 @@ def stack(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "GIR_DEVICE": "cpu",
         "GIR_SANDBOX_THREADS": "1",
         "GIR_HEARTBEAT_S": "1",
+        # Every test signs in from 127.0.0.1; the request limits are tested in tests/app.
+        "GIR_LOGIN_PER_ADDRESS": "10000",
+        "GIR_REGISTER_PER_ADDRESS": "1000",
     }
     broker = redis.Redis.from_url(env["GIR_BROKER_URL"])
     broker.flushdb()
