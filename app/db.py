@@ -16,6 +16,11 @@ from sqlalchemy.types import TypeDecorator
 
 from app.settings import get_settings
 
+DB_INT_MAX = 2**31 - 1
+"""The largest id an ``INTEGER`` column holds: larger path ids are refused (422), not sent."""
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""A one-line text without control characters; PostgreSQL cannot store NUL at all."""
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
 from app.auth.csrf import CsrfProtected
 from app.auth.models import User
-from app.db import session_scope
+from app.db import DB_INT_MAX, session_scope
 from app.errors import Forbidden, Unauthorized
 
 SessionDep = Annotated[Session, Depends(session_scope)]
+RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="A row id (1 to 2³¹−1).")]
+"""A path id: out-of-range ids are a 422 here rather than a database error (500)."""
 
 
 def optional_user(

@@ -49,6 +49,10 @@ class TooLarge(ServiceError):  # noqa: N818
     status, code = 413, "too_large"
 
 
+class TooSlow(ServiceError):  # noqa: N818
+    status, code = 408, "too_slow"
+
+
 class Invalid(ServiceError):  # noqa: N818
     status, code = 422, "invalid"
 
@@ -59,6 +63,10 @@ class RateLimited(ServiceError):  # noqa: N818
 
 class Unavailable(ServiceError):  # noqa: N818
     status, code = 503, "unavailable"
+
+
+class InsufficientStorage(ServiceError):  # noqa: N818
+    status, code = 507, "insufficient_storage"
 
 
 PageError = Callable[[Request, int, str], Response | None]

@@ -10,10 +10,14 @@ from app import health
 from app.auth.csrf import CsrfCookieMiddleware
 from app.auth.router import router as auth_router
 from app.benchmarks.router import router as benchmarks_router
+from app.docs import install_docs
 from app.errors import install_handlers
 from app.leaderboard.router import router as leaderboard_router
+from app.openapi import install_openapi
 from app.pages.errors import page_error
 from app.pages.router import install_pages
+from app.proxies import TrustedProxyMiddleware
+from app.sanity import RefuseNulMiddleware
 from app.submissions.router import router as submissions_router
 
 API = "/api/v1"
@@ -25,9 +29,15 @@ def create_app() -> FastAPI:
         title="GIR Bench",
         version="0.1.0",
         description="Evaluation service for General Image Restoration models (AR/ER, Kong et al.).",
+        docs_url=None,  # served by app.docs without a CDN
+        redoc_url=None,
     )
     install_handlers(app, page=page_error)
+    install_openapi(app)
+    install_docs(app)
     app.add_middleware(CsrfCookieMiddleware)
+    app.add_middleware(RefuseNulMiddleware)
+    app.add_middleware(TrustedProxyMiddleware)  # added last: outermost, sees the raw peer
     app.include_router(health.router)
     for router in (auth_router, submissions_router, benchmarks_router, leaderboard_router):
         app.include_router(router, prefix=API)

@@ -8,10 +8,11 @@ Defaults are the embedded setup — SQLite file, a filesystem broker, a local st
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "development-only-secret-change-me"
@@ -38,6 +39,22 @@ class Settings(BaseSettings):
     login_attempts: int = Field(default=5, ge=1)
     login_window_s: int = Field(default=300, ge=1)
 
+    # Web and uploads (SECURITY.md): abuse limits of the API process, each refused with a sentence.
+    trusted_proxies: str = ""
+    auth_window_s: int = Field(default=60, ge=1)
+    register_per_address: int = Field(default=5, ge=1)
+    register_global: int = Field(default=60, ge=1)
+    login_per_address: int = Field(default=30, ge=1)
+    login_global: int = Field(default=600, ge=1)
+    account_attempts: int = Field(default=20, ge=1)
+    hash_concurrency: int = Field(default=4, ge=1)
+    hash_wait_s: float = Field(default=10.0, gt=0)
+    uploads_per_user: int = Field(default=2, ge=1)
+    upload_space_user_mb: int = Field(default=2048, ge=1)
+    upload_space_total_mb: int = Field(default=8192, ge=1)
+    upload_min_kib_s: float = Field(default=32.0, gt=0)
+    upload_grace_s: float = Field(default=30.0, gt=0)
+
     sandbox_memory_mb: int = Field(default=8192, ge=256)
     sandbox_image_s: float = Field(default=120.0, gt=0)
     sandbox_total_s: float = Field(default=6 * 3600.0, gt=0)
@@ -56,6 +73,26 @@ class Settings(BaseSettings):
                 "GIR_SECRET_KEY must be set outside development (e.g. `openssl rand -hex 32`)"
             )
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"GIR_TRUSTED_PROXIES: {part.strip()!r} is not an IP address or network "
+                        "(e.g. 10.0.0.5,10.1.0.0/16)"
+                    ) from None
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The addresses whose ``X-Forwarded-For`` is believed (none by default)."""
+        parts = (part.strip() for part in self.trusted_proxies.split(","))
+        return tuple(ip_network(part, strict=False) for part in parts if part)
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,8 +9,12 @@ The rule, enforced by :func:`verify_csrf` (every route that resolves the caller 
 * A browser request marked ``Sec-Fetch-Site: cross-site`` is refused outright; this also stops
   login CSRF, which the token alone cannot (a cross-site POST carries no SameSite=Lax cookie).
 * A request carrying neither ``gir_session`` nor ``gir_csrf`` has no ambient credential to
-  forge — a script calling the JSON API, or a first visit — and passes (so API clients can
-  register and log in with plain JSON).
+  forge — a script calling the JSON API, or a first visit — and passes.
+* Sign-in and registration are stricter (:func:`verify_sign_in_csrf`): a forged one would plant
+  the attacker's session in the victim's browser (login CSRF), and it needs no cookie to work.
+  They require the token unless the body is JSON (``application/json``), which a page on
+  another site can send only after a CORS preflight this service never approves; the sign-in
+  and registration forms carry the token like every other form.
 * Otherwise the token sent in the ``X-CSRF-Token`` header or the ``csrf_token`` form field must
   equal the ``gir_csrf`` cookie. A cross-site attacker can make the browser send the cookie, but
   cannot read it to echo it.
@@ -111,7 +115,25 @@ async def _form_token(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or (
+        kind.startswith("application/") and kind.endswith("+json")
+    )
+
+
+async def verify_sign_in_csrf(request: Request) -> None:
+    """Refuse login CSRF: the token is required on sign-in and registration even without
+    cookies and without ``Sec-Fetch-Site``, except for JSON bodies (see the module docstring)."""
+    if _is_json(request) or has_bearer(request):  # neither can come from another site's form
+        await verify_csrf(request)
+        return
+    refuse_cross_site(request)
+    check_token(request, request.headers.get(CSRF_HEADER) or await _form_token(request))
+
+
 CsrfProtected = Depends(verify_csrf)
+SignInCsrf = Depends(verify_sign_in_csrf)
 
 
 class CsrfCookieMiddleware:

@@ -17,7 +17,7 @@ from app.auth.cookies import (
     set_session_cookie,
     start_session,
 )
-from app.auth.csrf import CsrfProtected, has_bearer
+from app.auth.csrf import CsrfProtected, SignInCsrf, has_bearer
 from app.auth.models import ApiToken, User
 from app.auth.schemas import (
     LoginCreate,
@@ -29,7 +29,8 @@ from app.auth.schemas import (
     UserCreate,
     UserRead,
 )
-from app.deps import CurrentUser, SessionDep
+from app.auth.throttle import client_address, limited
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.errors import Forbidden
 
 router = APIRouter(tags=["auth"])
@@ -37,11 +38,29 @@ router = APIRouter(tags=["auth"])
 # Error answers, documented for /docs; every body is {"detail": {"code", "message"}}.
 _ANON: dict[int | str, dict[str, Any]] = {401: {"description": "Not signed in, or bad token"}}
 _CSRF: dict[int | str, dict[str, Any]] = {403: {"description": "CSRF token missing or wrong"}}
-_REGISTER = _CSRF | {409: {"description": "The e-mail address is taken"}}
-_LOGIN = _CSRF | {
-    401: {"description": "Wrong e-mail address or password (one message for both)"},
-    429: {"description": "Too many failed sign-ins; see Retry-After"},
+_BUSY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Too many passwords being checked at once; see Retry-After"}
 }
+_REGISTER = (
+    _CSRF
+    | _BUSY
+    | {
+        409: {"description": "The e-mail address is taken"},
+        429: {"description": "Too many registrations from this address or overall"},
+    }
+)
+_LOGIN = (
+    _CSRF
+    | _BUSY
+    | {
+        401: {"description": "Wrong e-mail address or password (one message for both)"},
+        429: {"description": "Too many attempts or failed sign-ins; see Retry-After"},
+    }
+)
+REGISTER_GUARDS = [SignInCsrf, Depends(limited("register"))]
+"""Login CSRF first (a forged request must not spend the victim's address budget), then the
+request-rate limit, before any hashing."""
+LOGIN_GUARDS = [SignInCsrf, Depends(limited("login"))]
 
 _TOKEN_ID = _ANON | _CSRF | {404: {"description": "No such token of yours"}}
 
@@ -64,7 +83,7 @@ SessionUser = Annotated[User, Depends(require_session_user)]
 @router.post(
     "/auth/register",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[CsrfProtected],
+    dependencies=REGISTER_GUARDS,
     responses=_REGISTER,
     summary="Create an account",
 )
@@ -78,7 +97,7 @@ def register(body: UserCreate, session: SessionDep) -> UserRead:
 
 @router.post(
     "/auth/login",
-    dependencies=[CsrfProtected],
+    dependencies=LOGIN_GUARDS,
     responses=_LOGIN,
     summary="Sign in (session cookie)",
 )
@@ -86,9 +105,11 @@ def login(
     body: LoginCreate, request: Request, response: Response, session: SessionDep
 ) -> SessionRead:
     """Check the password and set the session cookie; 401 if wrong, 429 when rate-limited."""
-    client_ip = request.client.host if request.client else None
     user = service.login(
-        session=session, email=body.email, password=body.password, client_ip=client_ip
+        session=session,
+        email=body.email,
+        password=body.password,
+        client_ip=client_address(request),
     )
     return _signed_in(response, user)
 
@@ -98,10 +119,13 @@ def login(
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[CsrfProtected],
     responses=_CSRF,
-    summary="Sign out (clears the cookies)",
+    summary="Sign out (ends the session on the server, clears the cookies)",
 )
-def logout(response: Response) -> None:
-    """Forget the session in this browser."""
+def logout(request: Request, response: Response, user: OptionalUser, session: SessionDep) -> None:
+    """End the caller's sessions on the server (a copied cookie dies too) and clear the
+    cookies; API tokens are unaffected (revoke those one by one)."""
+    if user is not None and not has_bearer(request):
+        service.end_sessions(session=session, user=user)
     clear_auth_cookies(response)
 
 
@@ -134,6 +158,7 @@ def change_password(
         user=user,
         current_password=body.current_password,
         new_password=body.new_password,
+        client_ip=client_address(request),
     )
     if SESSION_COOKIE in request.cookies:
         set_session_cookie(response, service.session_cookie_for(user))
@@ -167,6 +192,6 @@ def list_tokens(user: CurrentUser, session: SessionDep) -> list[TokenRead]:
     responses=_TOKEN_ID,
     summary="Revoke an API token",
 )
-def revoke_token(token_id: int, user: CurrentUser, session: SessionDep) -> None:
+def revoke_token(token_id: RowId, user: CurrentUser, session: SessionDep) -> None:
     """Revoke one of the caller's tokens; it stops working at once. Others' tokens are 404."""
     service.revoke_token(session=session, user=user, token_id=token_id)

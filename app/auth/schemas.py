@@ -10,6 +10,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.db import PRINTABLE
+
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256  # argon2 takes any length; the cap only bounds the work one request can ask
 
@@ -17,15 +19,17 @@ PASSWORD_MAX = 256  # argon2 takes any length; the cap only bounds the work one 
 class UserCreate(BaseModel):
     """Registration form."""
 
-    email: str = Field(min_length=3, max_length=254, examples=["ada@example.org"])
-    name: str = Field(min_length=1, max_length=80, examples=["Ada Lovelace"])
+    email: str = Field(
+        min_length=3, max_length=254, pattern=PRINTABLE, examples=["ada@example.org"]
+    )
+    name: str = Field(min_length=1, max_length=80, pattern=PRINTABLE, examples=["Ada Lovelace"])
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
 
 
 class LoginCreate(BaseModel):
     """Sign-in form. No length rules: a wrong password must fail like any other (401)."""
 
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=254, pattern=PRINTABLE)
     password: str = Field(max_length=PASSWORD_MAX)
 
 
@@ -57,7 +61,7 @@ class SessionRead(BaseModel):
 class TokenCreate(BaseModel):
     """A new API token's label (e.g. the CI system using it)."""
 
-    name: str = Field(min_length=1, max_length=80, examples=["github-actions"])
+    name: str = Field(min_length=1, max_length=80, pattern=PRINTABLE, examples=["github-actions"])
 
 
 class TokenRead(BaseModel):

@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from app.auth.hashgate import hashing
 from app.settings import Settings, get_settings
 
 SESSION_MAX_AGE_S = 14 * 24 * 3600
@@ -44,14 +45,16 @@ def hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    """An argon2id hash (salt and parameters included in the string)."""
-    return hasher().hash(password)
+    """An argon2id hash (salt and parameters included in the string), inside the hash gate."""
+    with hashing():
+        return hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches; a malformed stored hash counts as a mismatch."""
     try:
-        return hasher().verify(password_hash, password)
+        with hashing():
+            return hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -102,18 +105,20 @@ def _serializer(settings: Settings | None = None) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer((settings or get_settings()).secret_key, salt=_SESSION_SALT)
 
 
-def sign_session(user_id: int, password_hash: str) -> str:
-    """The session cookie value: user id and password fingerprint, signed and timestamped."""
-    payload = {"u": user_id, "f": password_fingerprint(password_hash)}
+def sign_session(user_id: int, password_hash: str, generation: int = 0) -> str:
+    """The session cookie value: user id, password fingerprint and the user's session generation
+    (bumped at sign-out, so the cookie dies on the server too), signed and timestamped."""
+    payload = {"u": user_id, "f": password_fingerprint(password_hash), "g": generation}
     return _serializer().dumps(payload)
 
 
 @dataclass(frozen=True)
 class SessionClaim:
-    """What a valid cookie asserts; the service still checks the fingerprint against the DB."""
+    """What a valid cookie asserts; the service still checks fingerprint and generation."""
 
     user_id: int
     fingerprint: str
+    generation: int = 0
 
 
 def read_session(cookie: str, max_age_s: int = SESSION_MAX_AGE_S) -> SessionClaim | None:
@@ -125,9 +130,12 @@ def read_session(cookie: str, max_age_s: int = SESSION_MAX_AGE_S) -> SessionClai
     if not isinstance(payload, dict):
         return None
     user_id, fingerprint = payload.get("u"), payload.get("f")
-    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
+    generation = payload.get("g", 0)  # cookies from before generations existed: the first one
+    if not isinstance(user_id, int) or not isinstance(generation, int):
         return None
-    return SessionClaim(user_id, fingerprint)
+    if not isinstance(fingerprint, str):
+        return None
+    return SessionClaim(user_id, fingerprint, generation)
 
 
 def same_secret(a: str, b: str) -> bool:

@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ __all__ = [
     "change_password",
     "create_token",
     "create_user",
+    "end_sessions",
     "list_tokens",
     "list_users",
     "login",
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 BAD_LOGIN = "the e-mail address or the password is wrong"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def normalize_email(email: str) -> str:
@@ -63,10 +65,12 @@ def normalize_email(email: str) -> str:
 
 
 def _check_account(email: str, name: str, password: str) -> None:
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
+    if len(email) > 254 or not _EMAIL.fullmatch(email) or _CONTROL.search(email):
         raise Invalid(f"{email!r} is not an e-mail address")
     if not name or len(name) > 80:
         raise Invalid("the name must have 1 to 80 characters")
+    if _CONTROL.search(name):
+        raise Invalid("the name must not contain control characters")
     _check_password(password, email)
 
 
@@ -119,6 +123,8 @@ def login(*, session: Session, email: str, password: str, client_ip: str | None)
     others, so neither the answer, its timing nor the limiter tells which accounts exist.
     """
     address = normalize_email(email)
+    if _CONTROL.search(address):  # cannot be anyone's address, nor stored as a counter key
+        raise Invalid("the e-mail address contains control characters")
     keys = ratelimit.keys_for(address, client_ip)
     ratelimit.ensure_allowed(session=session, keys=keys)
     user = session.scalar(select(User).where(User.email == address))
@@ -128,7 +134,7 @@ def login(*, session: Session, email: str, password: str, client_ip: str | None)
         ratelimit.record_failure(session=session, keys=keys)
         log.info("failed sign-in from %s", client_ip)
         raise Unauthorized(BAD_LOGIN)
-    ratelimit.forget(session=session, key=keys[0])
+    ratelimit.forget(session=session, keys=keys)
     if needs_rehash(user.password_hash):
         # Hashing parameters changed since this hash was made: upgrade it while the password
         # is at hand. (Its fingerprint changes, so the user's other sessions end once.)
@@ -138,14 +144,19 @@ def login(*, session: Session, email: str, password: str, client_ip: str | None)
 
 
 def change_password(
-    *, session: Session, user: User, current_password: str, new_password: str
+    *,
+    session: Session,
+    user: User,
+    current_password: str,
+    new_password: str,
+    client_ip: str | None = None,
 ) -> User:
     """Set a new password after checking the current one; every existing session ends.
 
-    Wrong current passwords count against the account's sign-in limit, so a stolen session
+    Wrong current passwords count against the account's sign-in limits, so a stolen session
     cannot be used to guess the password.
     """
-    keys = ratelimit.keys_for(user.email, None)
+    keys = ratelimit.keys_for(user.email, client_ip)
     ratelimit.ensure_allowed(session=session, keys=keys)
     if not verify_password(user.password_hash, current_password):
         ratelimit.record_failure(session=session, keys=keys)
@@ -157,8 +168,9 @@ def change_password(
 
 
 def session_cookie_for(user: User) -> str:
-    """A signed session cookie value for ``user`` (valid until expiry or a password change)."""
-    return sign_session(user.id, user.password_hash)
+    """A signed session cookie value for ``user`` (valid until expiry, a password change or a
+    sign-out)."""
+    return sign_session(user.id, user.password_hash, user.session_generation)
 
 
 def user_for_cookie(*, session: Session, cookie: str) -> User | None:
@@ -167,9 +179,22 @@ def user_for_cookie(*, session: Session, cookie: str) -> User | None:
     if claim is None:
         return None
     user = session.get(User, claim.user_id)
-    if user is None or not same_secret(password_fingerprint(user.password_hash), claim.fingerprint):
+    if user is None or claim.generation != user.session_generation:
+        return None
+    if not same_secret(password_fingerprint(user.password_hash), claim.fingerprint):
         return None
     return user
+
+
+def end_sessions(*, session: Session, user: User) -> None:
+    """Sign ``user`` out on the server: every session cookie issued so far stops working.
+
+    One counter per user rather than a sessions table: signing out ends the user's sessions in
+    every browser, which is also what someone who fears a copied cookie wants.
+    """
+    bump = User.session_generation + 1  # in SQL, so parallel sign-outs add up
+    session.execute(update(User).where(User.id == user.id).values(session_generation=bump))
+    session.commit()
 
 
 def create_token(*, session: Session, user: User, name: str) -> tuple[ApiToken, str]:

@@ -101,6 +101,7 @@ def start(name: str, args: list[str], logs: Path) -> Child:
 def start_children(port: int, logs: Path) -> list[Child]:
     """The worker, then the API on 127.0.0.1:``port``."""
     api = ["-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    api.append("--no-proxy-headers")  # app.proxies decides whom to believe (GIR_TRUSTED_PROXIES)
     return [start("worker", list(WORKER), logs), start("api", api, logs)]
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.db import DB_INT_MAX, PRINTABLE
 from app.submissions.published import Rounded
 
 SortKey = Literal[
@@ -48,7 +49,10 @@ class LeaderboardFilters(BaseModel):
     format: Literal["onnx", "torchscript"] | None = None
     baselines: bool = Field(default=True, description="Include the reference (baseline) rows.")
     q: str | None = Field(
-        default=None, max_length=100, description="Case-insensitive text in name or owner."
+        default=None,
+        max_length=100,
+        pattern=PRINTABLE,
+        description="Case-insensitive text in name or owner.",
     )
 
 
@@ -56,7 +60,7 @@ class LeaderboardQuery(LeaderboardFilters):
     """The JSON board adds a page."""
 
     limit: int = Field(default=50, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT_MAX)
 
 
 class LeaderboardRow(BaseModel):

@@ -17,9 +17,10 @@ from app.auth import service as auth
 from app.auth.cookies import clear_auth_cookies, start_session
 from app.auth.csrf import CsrfProtected
 from app.auth.models import User
-from app.auth.router import require_session_user
+from app.auth.router import LOGIN_GUARDS, REGISTER_GUARDS, require_session_user
 from app.auth.schemas import TokenCreate, UserCreate
-from app.deps import OptionalUser, SessionDep
+from app.auth.throttle import client_address
+from app.deps import OptionalUser, RowId, SessionDep
 from app.errors import Invalid, ServiceError, first_problem
 from app.pages.templating import render
 from app.submissions import quota
@@ -59,7 +60,7 @@ def register_page(request: Request, viewer: OptionalUser) -> HTMLResponse:
     return render(request, "register.html", {"nav": "register", "form": {}}, viewer=viewer)
 
 
-@router.post("/register", dependencies=[CsrfProtected], response_model=None)
+@router.post("/register", dependencies=REGISTER_GUARDS, response_model=None)
 def register(
     request: Request, session: SessionDep, email: Field = "", name: Field = "", password: Field = ""
 ) -> Response:
@@ -85,7 +86,7 @@ def login_page(request: Request, viewer: OptionalUser, next: str = "/account") -
     return render(request, "login.html", context, viewer=viewer)
 
 
-@router.post("/login", dependencies=[CsrfProtected], response_model=None)
+@router.post("/login", dependencies=LOGIN_GUARDS, response_model=None)
 def login(
     request: Request,
     session: SessionDep,
@@ -94,7 +95,7 @@ def login(
     next: Field = "/account",
 ) -> Response:
     """Check the password and sign in; the form again (401/429) if refused."""
-    client_ip = request.client.host if request.client else None
+    client_ip = client_address(request)
     try:
         user = auth.login(session=session, email=email, password=password, client_ip=client_ip)
     except ServiceError as error:
@@ -104,8 +105,10 @@ def login(
 
 
 @router.post("/logout", dependencies=[CsrfProtected])
-def logout() -> RedirectResponse:
-    """Forget the session in this browser."""
+def logout(session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
+    """End the session on the server and forget it in this browser."""
+    if viewer is not None:
+        auth.end_sessions(session=session, user=viewer)
     response = RedirectResponse("/", status_code=303)
     clear_auth_cookies(response)
     return response
@@ -164,7 +167,7 @@ def create_token(
 
 @router.post("/account/tokens/{token_id}/revoke", response_model=None)
 def revoke_token(
-    token_id: int, request: Request, session: SessionDep, viewer: OptionalUser
+    token_id: RowId, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     """Revoke one of the caller's tokens (404 page for anyone else's)."""
     if viewer is None:

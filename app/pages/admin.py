@@ -16,7 +16,7 @@ from app.benchmarks import moderation, versions
 from app.benchmarks.progress import LineProgress, read_progress
 from app.benchmarks.schemas import TaskRead, VersionRead
 from app.benchmarks.service import list_tasks
-from app.deps import OptionalUser, SessionDep
+from app.deps import OptionalUser, RowId, SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.pages.account import sign_in_redirect
 from app.pages.templating import render
@@ -76,7 +76,7 @@ def _back(message: str) -> RedirectResponse:
 
 
 @router.post("/admin/submissions/{submission_id}/rescore")
-def rescore(submission_id: int, session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
+def rescore(submission_id: RowId, session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
     """Score again from scratch (scored or failed submissions)."""
     _admin(viewer)
     moderation.rescore(session=session, submission_id=submission_id)
@@ -84,7 +84,7 @@ def rescore(submission_id: int, session: SessionDep, viewer: OptionalUser) -> Re
 
 
 @router.post("/admin/submissions/{submission_id}/hide")
-def hide(submission_id: int, session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
+def hide(submission_id: RowId, session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
     """Take it off the public leaderboard."""
     _admin(viewer)
     moderation.hide(session=session, submission_id=submission_id)
@@ -92,7 +92,7 @@ def hide(submission_id: int, session: SessionDep, viewer: OptionalUser) -> Redir
 
 
 @router.post("/admin/submissions/{submission_id}/unhide")
-def unhide(submission_id: int, session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
+def unhide(submission_id: RowId, session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
     """Put it back on the public leaderboard."""
     _admin(viewer)
     moderation.hide(session=session, submission_id=submission_id, hidden=False)

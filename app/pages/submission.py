@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.pages import model_view
 from app.pages.templating import render
 from app.submissions import examples, results, service
@@ -23,7 +23,7 @@ Part = Literal["input", "output", "gt"]
 
 @router.get("/submissions/{submission_id}", response_class=HTMLResponse)
 def submission_page(
-    submission_id: int, request: Request, session: SessionDep, viewer: OptionalUser
+    submission_id: RowId, request: Request, session: SessionDep, viewer: OptionalUser
 ) -> HTMLResponse:
     """Metadata, live progress while active, and results, charts and examples once scored."""
     submission = service.get_submission(session=session, viewer=viewer, submission_id=submission_id)
@@ -51,7 +51,7 @@ def submission_page(
 
 @router.get("/submissions/{submission_id}/examples/{task_key}/{part}.png")
 async def example_image(
-    submission_id: int, task_key: str, part: Part, session: SessionDep, viewer: OptionalUser
+    submission_id: RowId, task_key: str, part: Part, session: SessionDep, viewer: OptionalUser
 ) -> Response:
     """One crop (degraded input, the model's output, or ground truth) of a public task."""
     data = await run_in_threadpool(
@@ -66,7 +66,7 @@ async def example_image(
 
 
 @router.post("/submissions/{submission_id}/cancel")
-def cancel(submission_id: int, session: SessionDep, viewer: CurrentUser) -> RedirectResponse:
+def cancel(submission_id: RowId, session: SessionDep, viewer: CurrentUser) -> RedirectResponse:
     """Cancel from the page (owner or admin; the CSRF token comes in the form)."""
     service.cancel_submission(session=session, viewer=viewer, submission_id=submission_id)
     return RedirectResponse(f"/submissions/{submission_id}", status_code=303)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.submissions import intake, quota, results, service
 from app.submissions.schemas import (
     ErrorRead,
@@ -53,7 +53,7 @@ def _upload_body() -> dict[str, Any]:
     response_model=SubmissionCreated,
     summary="Upload a model",
     openapi_extra=_upload_body(),
-    responses=_errors(401, 409, 413, 422, 429, 503),
+    responses=_errors(401, 408, 409, 413, 422, 429, 503, 507),
 )
 async def create_submission(
     request: Request, response: Response, user: CurrentUser, session: SessionDep
@@ -62,7 +62,10 @@ async def create_submission(
 
     The file is hashed while it streams; the size limit (`GIR_MAX_UPLOAD_MB`) is enforced on the
     way (413); the format comes from the bytes (422); the same file twice is a 409 with the
-    existing submission's URL; a used-up quota is a 429 with `Retry-After`. The answer (202)
+    existing submission's URL; a used-up quota is a 429 with `Retry-After`, and so are too many
+    uploads in progress or too many of your bytes in flight (`GIR_UPLOADS_PER_USER`,
+    `GIR_UPLOAD_SPACE_USER_MB`); a full upload space is a 507; a body slower than
+    `GIR_UPLOAD_MIN_KIB_S` after `GIR_UPLOAD_GRACE_S` is cut with a 408. The answer (202)
     comes once the file is durable and the row committed.
     """
     created = await intake.accept_upload(request, session=session, owner=user)
@@ -89,7 +92,7 @@ def list_submissions(
     summary="One submission",
     responses=_errors(404),
 )
-def get_submission(submission_id: int, session: SessionDep, user: OptionalUser) -> SubmissionRead:
+def get_submission(submission_id: RowId, session: SessionDep, user: OptionalUser) -> SubmissionRead:
     """Status, progress (with queue position) and summary. Private or moderated: 404 to others."""
     return service.get_submission(session=session, viewer=user, submission_id=submission_id)
 
@@ -100,7 +103,9 @@ def get_submission(submission_id: int, session: SessionDep, user: OptionalUser) 
     summary="Cancel a submission",
     responses=_errors(401, 403, 404, 409),
 )
-def cancel_submission(submission_id: int, session: SessionDep, user: CurrentUser) -> SubmissionRead:
+def cancel_submission(
+    submission_id: RowId, session: SessionDep, user: CurrentUser
+) -> SubmissionRead:
     """Cancel while queued, validating or running (owner or admin); 409 once it has ended."""
     return service.cancel_submission(session=session, viewer=user, submission_id=submission_id)
 
@@ -112,7 +117,7 @@ def cancel_submission(submission_id: int, session: SessionDep, user: CurrentUser
     responses=_errors(404),
 )
 def submission_results(
-    submission_id: int, session: SessionDep, user: OptionalUser
+    submission_id: RowId, session: SessionDep, user: OptionalUser
 ) -> SubmissionResults:
     """Per task: mean and per-image PSNR/SSIM, time, pass marks against both lines. Hidden
     tasks appear by key and order only."""
@@ -125,7 +130,7 @@ def submission_results(
     summary="Worker log",
     responses={200: {"content": {"text/plain": {}}}, **_errors(404)},
 )
-def submission_log(submission_id: int, session: SessionDep, user: OptionalUser) -> str:
+def submission_log(submission_id: RowId, session: SessionDep, user: OptionalUser) -> str:
     """The validation/scoring log (owner and administrators only; 404 to anyone else)."""
     return results.submission_log(session=session, viewer=user, submission_id=submission_id)
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.benchmarks.schemas import MeasurementRead
+from app.db import DB_INT_MAX
 from app.submissions.published import MaybeRounded, Rounded
 
 Visibility = Literal["public", "private"]
@@ -190,7 +191,7 @@ class SubmissionFilters(BaseModel):
     format: Format | None = None
     baseline: bool | None = Field(default=None, description="Only (or no) baseline rows.")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT_MAX)
 
 
 class TaskResultRead(BaseModel):

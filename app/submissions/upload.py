@@ -12,7 +12,7 @@ failure aborts the writer, so a refused upload leaves nothing behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ FIELDS = frozenset(
 )
 FIELD_MAX_BYTES = 64 * 1024
 HEAD_BYTES = 64 * 1024
+BOUNDARY_MAX = 70
 MULTIPART_SLACK = 1 << 20
 """Room in ``Content-Length`` for boundaries, part headers and the metadata fields."""
 FieldCheck = Callable[[dict[str, str]], object]
@@ -184,10 +185,13 @@ class _Receiver:
 
 
 def boundary_of(content_type: str | None) -> bytes:
-    """The multipart boundary, or 422 for anything that is not ``multipart/form-data``."""
+    """The multipart boundary, or 422 for anything that is not ``multipart/form-data`` or has
+    a boundary longer than RFC 2046 allows (the parser would refuse it with an exception)."""
     kind, options = parse_options_header(content_type)
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise Invalid("send the model as multipart/form-data with a part named 'file'")
+    if len(options[b"boundary"]) > BOUNDARY_MAX:
+        raise Invalid(f"the multipart boundary is longer than {BOUNDARY_MAX} characters (RFC 2046)")
     return options[b"boundary"]
 
 
@@ -209,11 +213,13 @@ async def receive_upload(
     max_bytes: int,
     check_fields: FieldCheck,
     extra_fields: frozenset[str] = frozenset(),
+    chunks: AsyncIterator[bytes] | None = None,
 ) -> ReceivedUpload:
     """Stream the request's multipart body into storage and commit the file (durable).
 
     ``extra_fields`` are accepted beside the metadata (the page form's ``csrf_token``); they
-    reach ``check_fields`` and ``ReceivedUpload.fields`` like the others.
+    reach ``check_fields`` and ``ReceivedUpload.fields`` like the others. ``chunks`` replaces
+    ``request.stream()`` (``app.submissions.guard.paced`` wraps it to meter the body).
 
     Raises:
         TooLarge: declared or streamed size over ``max_bytes``.
@@ -225,7 +231,7 @@ async def receive_upload(
     receiver = _Receiver(storage, prefix, max_bytes, check_fields, FIELDS | extra_fields)
     parser = MultipartParser(boundary, receiver.callbacks())
     try:
-        async for chunk in request.stream():
+        async for chunk in chunks if chunks is not None else request.stream():
             parser.write(chunk)
         if not receiver.file_done or receiver.writer is None:
             raise Invalid("the upload has no complete part named 'file'")

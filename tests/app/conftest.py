@@ -8,12 +8,15 @@ Tests that need committed data (a real Celery worker reads it from another proce
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 import redis
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -74,6 +77,34 @@ def _clear_caches() -> None:
     queue.get_celery.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle() -> Iterator[None]:
+    """Each test starts with empty registration/sign-in rate counters (they live in-process)."""
+    from app.auth.throttle import counter
+
+    counter().clear()
+    yield
+    counter().clear()
+
+
+@pytest.fixture
+def tune(service_env: dict[str, str]) -> Iterator[Callable[..., None]]:
+    """Change settings for one test (``tune(login_attempts=2)``); every value is restored."""
+    from app.settings import get_settings
+
+    settings = get_settings()
+    saved = settings.model_dump()
+
+    def change(**values: Any) -> None:
+        for key, value in values.items():
+            assert key in saved, f"no setting {key}"
+            setattr(settings, key, value)
+
+    yield change
+    for key, value in saved.items():
+        setattr(settings, key, value)
+
+
 @pytest.fixture(scope="session")
 def engine(service_env: dict[str, str]) -> Engine:
     """The engine of this worker's test database."""
@@ -117,6 +148,26 @@ def live_db(engine: Engine) -> Iterator[Engine]:
     names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def live_server(live_db: Engine) -> Iterator[str]:
+    """The API under uvicorn on a free loopback port, with its own real sessions, started as
+    the deployment starts it (``--no-proxy-headers``: ``app.proxies`` decides)."""
+    from app.main import create_app
+
+    config = uvicorn.Config(
+        create_app(), host="127.0.0.1", port=0, log_level="warning", proxy_headers=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
 
 
 @pytest.fixture

@@ -232,6 +232,7 @@ def _path_values(world: World) -> dict[str, list[str]]:
         "task_key": [*world.secrets, "901"],
         "key": [*world.secrets, "901", "no-such-task"],
         "part": ["input", "output", "gt"],
+        "asset": ["swagger-ui.css", "no-such-asset"],
     }
 
 

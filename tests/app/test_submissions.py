@@ -20,7 +20,6 @@ import onnx.helper as oh
 import psycopg
 import pytest
 import redis
-import uvicorn
 from fastapi.testclient import TestClient
 from onnx import TensorProto
 from sqlalchemy import Engine, select
@@ -360,23 +359,6 @@ def test_active_quota_frees_on_cancel_and_admins_are_exempt(
     quota = client.get("/api/v1/me/quota", headers=admin).json()
     assert quota["exempt"] is True and quota["daily"]["used"] == 3
     assert client.get("/api/v1/me/quota").status_code == 401
-
-
-@pytest.fixture
-def live_server(live_db: Engine) -> Iterator[str]:
-    """The API under uvicorn on a free loopback port, with its own real sessions."""
-    from app.main import create_app
-
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
 
 
 def committed_user(name: str) -> Headers:

@@ -143,6 +143,9 @@ def stack(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "GIR_DEVICE": "cpu",
         "GIR_SANDBOX_THREADS": "1",
         "GIR_HEARTBEAT_S": "1",
+        # Every test signs in from 127.0.0.1; the request limits are tested in tests/app.
+        "GIR_LOGIN_PER_ADDRESS": "10000",
+        "GIR_REGISTER_PER_ADDRESS": "1000",
     }
     broker = redis.Redis.from_url(env["GIR_BROKER_URL"])
     broker.flushdb()
@@ -152,7 +155,7 @@ def stack(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         live = Stack(env["GIR_PUBLIC_URL"], env, bench, seeded, processes)
         worker = celery_worker_args("browser", beat_schedule=folder / "beat")
         server = [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1",
-                  "--port", str(port), "--log-level", "warning"]  # fmt: skip
+                  "--port", str(port), "--log-level", "warning", "--no-proxy-headers"]  # fmt: skip
         for args, log in ((worker, "worker.log"), (server, "server.log")):
             processes.append(start_process(args, env=env, log=folder / log))
         _wait_ready(live)

@@ -155,3 +155,22 @@ def test_the_submit_page_asks_anonymous_visitors_to_sign_in(
     with page.expect_navigation():
         link.click()
     expect(page.locator("form#login-form")).to_be_visible()
+
+
+def test_the_api_docs_render_offline_under_the_csp(page: Page, stack: Stack) -> None:
+    violations: list[str] = []
+    elsewhere: list[str] = []
+    page.on("console", lambda message: violations.append(message.text))
+    page.on(
+        "request",
+        lambda request: (
+            None if request.url.startswith(stack.url("/")) else elsewhere.append(request.url)
+        ),
+    )
+    page.goto(stack.url("/docs"))
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    expect(
+        page.locator(".swagger-ui .opblock-summary-path", has_text="/api/v1/submissions").first
+    ).to_be_visible()
+    assert elsewhere == []  # no CDN, no fonts, nothing from another host
+    assert [text for text in violations if "Content Security Policy" in text] == []
