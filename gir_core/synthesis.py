@@ -200,19 +200,10 @@ def synthesise(
         >>> again.computed, again.cached
         (0, 4)
     """
-    if seed < 0:
-        raise ParameterError(f"seed must be ≥ 0, got {seed}")
     n_workers = (os.cpu_count() or 1) if workers is None else workers
     if n_workers < 1:
         raise ParameterError(f"workers must be at least 1, got {n_workers}")
-    default = ImageContext()
-    recipe = _Recipe(
-        seed,
-        max_side,
-        convert_grey,
-        depth_source if depth_source is not None else default.depth_source,
-        snow_source if snow_source is not None else default.snow_source,
-    )
+    recipe = _recipe(seed, max_side, convert_grey, depth_source, snow_source)
     entries = _describe_images(_image_paths(images), recipe)
     records = _plan_records(entries, tasks, recipe, Path(cache_dir))
     done = sum(record.cached for record in records)
@@ -223,6 +214,48 @@ def synthesise(
         runner = _run_in_process if n_workers == 1 or len(units) == 1 else _run_in_pool
         runner(units, n_workers, _Progress(progress, done, len(records)))
     return SynthesisResult(tuple(records), len(records) - done, done)
+
+
+def plan_synthesis(
+    images: ImageSource,
+    tasks: Sequence[Task],
+    *,
+    seed: int,
+    cache_dir: str | os.PathLike[str],
+    max_side: int | None = None,
+    convert_grey: bool = False,
+    depth_source: DepthSource | None = None,
+    snow_source: SnowSource | None = None,
+) -> list[SynthesisRecord]:
+    """The records :func:`synthesise` would return, computing nothing: each names its cache
+    key and file, ``cached`` telling whether the file is there. A service keeping the cache
+    elsewhere (object storage) uses it to fetch what exists before synthesising the rest.
+
+    Raises:
+        ImageError, ParameterError: as :func:`synthesise`.
+    """
+    recipe = _recipe(seed, max_side, convert_grey, depth_source, snow_source)
+    entries = _describe_images(_image_paths(images), recipe)
+    return _plan_records(entries, tasks, recipe, Path(cache_dir))
+
+
+def _recipe(
+    seed: int,
+    max_side: int | None,
+    convert_grey: bool,
+    depth_source: DepthSource | None,
+    snow_source: SnowSource | None,
+) -> _Recipe:
+    if seed < 0:
+        raise ParameterError(f"seed must be ≥ 0, got {seed}")
+    default = ImageContext()
+    return _Recipe(
+        seed,
+        max_side,
+        convert_grey,
+        depth_source if depth_source is not None else default.depth_source,
+        snow_source if snow_source is not None else default.snow_source,
+    )
 
 
 def load_degraded(record: SynthesisRecord) -> NDArray[np.float32]:

@@ -13,10 +13,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.benchmarks.models import BenchmarkVersion, ImageSet
-from app.storage import SYNTHESIS_CACHE, Storage
+from app.storage import Storage, get_storage
+from app.storage import synthesis as shared_cache
+from app.storage.s3 import S3Storage
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldSet
-from gir_core.synthesis import synthesise
+from gir_core.synthesis import plan_synthesis, synthesise
 from gir_core.tasks import Task
 
 
@@ -60,7 +62,7 @@ def scoring_plan(*, session: Session, version_id: int, storage: Storage) -> Scor
         gt_images=tuple(path for s in sets if s.role == "gt" for path in _paths(s, storage)),
         tasks=tuple(tasks),
         seed=version.seed,
-        cache_dir=storage.local_path(SYNTHESIS_CACHE),
+        cache_dir=storage.synthesis_dir(),
         max_side=version.max_side,
         real_world=tuple(
             RealWorldSet(s.name, tuple(_paths(s, storage)), s.label or "real-world") for s in real
@@ -73,19 +75,27 @@ def _paths(image_set: ImageSet, storage: Storage) -> list[Path]:
     return [storage.local_path(image.storage_key) for image in image_set.images]
 
 
-def prepare_inputs(plan: ScoringPlan, *, workers: int | None = None) -> int:
+def prepare_inputs(
+    plan: ScoringPlan, *, workers: int | None = None, storage: Storage | None = None
+) -> int:
     """Make the degraded inputs the shared cache lacks; returns how many were made.
 
     Runs before a model's sandbox starts, so synthesis never eats into the model's time limit
-    (scoring then finds everything cached). It is also the operators' ``synthesize`` job.
+    (scoring then finds everything cached). It is also the operators' ``synthesize`` job. With
+    object storage the cache is shared through the bucket (:mod:`app.storage.synthesis`):
+    what another worker made is downloaded, what this one makes is uploaded.
     """
-    benchmark = plan.benchmark
+    b, store = plan.benchmark, storage or get_storage()
+    images, tasks = list(b.gt_images), [item.task for item in b.tasks]
+    pulled = None
+    if isinstance(store, S3Storage):
+        records = plan_synthesis(
+            images, tasks, seed=b.seed, cache_dir=b.cache_dir, max_side=b.max_side
+        )
+        pulled = shared_cache.pull(store, records)
     result = synthesise(
-        list(benchmark.gt_images),
-        [item.task for item in benchmark.tasks],
-        seed=benchmark.seed,
-        cache_dir=benchmark.cache_dir,
-        max_side=benchmark.max_side,
-        workers=workers,
+        images, tasks, seed=b.seed, cache_dir=b.cache_dir, max_side=b.max_side, workers=workers
     )
+    if isinstance(store, S3Storage) and pulled is not None:
+        shared_cache.push(store, result.records, pulled.present)
     return result.computed

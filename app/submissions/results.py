@@ -106,10 +106,7 @@ def submission_log(*, session: Session, viewer: User | None, submission_id: int)
     storage = get_storage()
     if not submission.log_key or not storage.exists(submission.log_key):
         raise NotFound(f"submission {submission_id} has no log yet")
-    with storage.local_path(submission.log_key).open("rb") as handle:
-        size = handle.seek(0, 2)
-        handle.seek(max(size - LOG_MAX_BYTES, 0))
-        text = handle.read().decode("utf-8", errors="replace")
+    text = storage.read_bytes(submission.log_key)[-LOG_MAX_BYTES:].decode("utf-8", "replace")
     if viewer is not None and not viewer.is_admin:
         hidden = session.execute(
             select(TaskDef.key, TaskDef.spec).where(TaskDef.kind != PUBLIC_KIND)
