@@ -65,9 +65,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _local_storage_url(self) -> Settings:
         if self.storage_url and not self.storage_url.startswith("s3://"):
-            from app.storage.local import local_folder
-
             from app.storage import StorageError
+            from app.storage.local import local_folder
 
             try:
                 self.storage_dir = local_folder(self.storage_url)

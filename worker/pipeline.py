@@ -38,8 +38,8 @@ from app.submissions.pipeline import (
     record_validation,
     set_progress,
     store_result,
-    wait_for_storage,
     touch,
+    wait_for_storage,
 )
 from gir_core.contract import PROBE_SIZES, run_probes
 from gir_core.errors import ModelError

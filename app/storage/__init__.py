@@ -32,11 +32,11 @@ class StorageError(GirError):
     """Storage is unavailable or a key is malformed."""
 
 
-class StorageUnavailable(StorageError):
+class StorageUnavailable(StorageError):  # noqa: N818 - reads as a state, like NotFound
     """Storage cannot be reached right now (network, server down): worth retrying later."""
 
 
-class KeyMissing(StorageError):
+class KeyMissing(StorageError):  # noqa: N818
     """The key holds no bytes."""
 
 

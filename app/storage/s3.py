@@ -38,6 +38,7 @@ from app.storage.cache import ObjectCache
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import CompletedPartTypeDef, ObjectIdentifierTypeDef
 
 PART_BYTES = 8 << 20
 """Multipart part size (S3's minimum is 5 MiB for all parts but the last)."""
@@ -106,7 +107,7 @@ class _S3Writer:
         self._buffer = bytearray()
         self._hash = hashlib.sha256()
         self._upload_id = ""
-        self._parts: list[dict[str, Any]] = []
+        self._parts: list[CompletedPartTypeDef] = []
         self.size = 0
         self.sha256 = ""
 
@@ -251,7 +252,9 @@ class S3Storage:
         names = [self._name(key), *(self.prefix + k for k in self.keys(f"{check_key(key)}/"))]
         with s3_errors(f"deleting {key}"):
             for start in range(0, len(names), 1000):
-                batch = [{"Key": name} for name in names[start : start + 1000]]
+                batch: list[ObjectIdentifierTypeDef] = [
+                    {"Key": name} for name in names[start : start + 1000]
+                ]
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch})
 
     def synthesis_dir(self) -> Path:

@@ -7,6 +7,8 @@ replaced by its key (defence in depth — the worker is not supposed to log them
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -115,3 +117,29 @@ def submission_log(*, session: Session, viewer: User | None, submission_id: int)
             if spec:
                 text = text.replace(spec, f"[hidden task {key}]")
     return text
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A submission's stored model file, ready to stream to its owner."""
+
+    key: str
+    filename: str
+    size: int
+
+
+def model_file(*, session: Session, viewer: User | None, submission_id: int) -> ModelFile:
+    """The model file as uploaded, for its owner and administrators only.
+
+    Raises:
+        NotFound: not visible, not the viewer's, or the file is gone from storage.
+    """
+    submission = visible_submission(session=session, viewer=viewer, submission_id=submission_id)
+    if not manages(viewer, submission.owner_id):
+        raise NotFound(f"there is no submission {submission_id}")
+    if not get_storage().exists(submission.storage_key):
+        raise NotFound(f"submission {submission_id} has no stored model file")
+    extension = "pt" if submission.format == "torchscript" else "onnx"
+    return ModelFile(
+        submission.storage_key, f"submission-{submission.id}.{extension}", submission.size_bytes
+    )
