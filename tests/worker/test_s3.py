@@ -283,8 +283,6 @@ def test_two_workers_share_one_cache(
     for submission_id in ids:
         wait_for(_done(db, submission_id), workers, timeout=180)
         assert _status(db, submission_id).status == "scored"
-    hosts = {_status(db, submission_id).worker_host for submission_id in ids}
-    assert hosts  # both ran (one host name: the same machine)
     cache = Path(s3_env["GIR_CACHE_DIR"])
     leftovers = [
         p for p in _files(cache) if p.name.startswith(".") and not p.name.endswith(".lock")
