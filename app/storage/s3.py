@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,14 +101,21 @@ def s3_errors(what: str) -> Iterator[None]:
 
 
 class _S3Writer:
-    """Buffers up to one part; the first full part starts a multipart upload."""
+    """Buffers up to one part; the first full part starts a multipart upload.
+
+    Parts go up from a helper thread, one at a time, while the next part fills: the caller (the
+    API's event loop, feeding request chunks) waits only when S3 is slower than the client.
+    """
 
     def __init__(self, client: S3Client, bucket: str, name: str) -> None:
         self._s3, self._bucket, self._name = client, bucket, name
         self._buffer = bytearray()
         self._hash = hashlib.sha256()
         self._upload_id = ""
+        self._completed = False
         self._parts: list[CompletedPartTypeDef] = []
+        self._sender: ThreadPoolExecutor | None = None
+        self._in_flight: Future[None] | None = None
         self.size = 0
         self.sha256 = ""
 
@@ -116,53 +124,78 @@ class _S3Writer:
         self.size += len(chunk)
         self._buffer.extend(chunk)
         while len(self._buffer) >= PART_BYTES:
-            self._send(bytes(self._buffer[:PART_BYTES]))
+            part = bytes(self._buffer[:PART_BYTES])
             del self._buffer[:PART_BYTES]
+            self._wait()  # the previous part is up (or its error is raised here)
+            if self._sender is None:
+                self._start()
+                self._sender = ThreadPoolExecutor(1, thread_name_prefix="s3-part")
+            self._in_flight = self._sender.submit(self._send, part, len(self._parts) + 1)
 
-    def _send(self, data: bytes) -> None:
+    def _start(self) -> None:
         with s3_errors(f"uploading {self._name}"):
-            if not self._upload_id:
-                started = self._s3.create_multipart_upload(Bucket=self._bucket, Key=self._name)
-                self._upload_id = started["UploadId"]
-            number = len(self._parts) + 1
+            started = self._s3.create_multipart_upload(Bucket=self._bucket, Key=self._name)
+        self._upload_id = started["UploadId"]
+
+    def _send(self, data: bytes, number: int) -> None:
+        with s3_errors(f"uploading {self._name}"):
             sent = self._s3.upload_part(
                 Bucket=self._bucket, Key=self._name, UploadId=self._upload_id,
                 PartNumber=number, Body=data,
             )  # fmt: skip
         self._parts.append({"ETag": sent["ETag"], "PartNumber": number})
 
+    def _wait(self) -> None:
+        pending, self._in_flight = self._in_flight, None
+        if pending is not None:
+            pending.result()
+
     def commit(self) -> None:
         digest = self._hash.hexdigest()
         meta = {SHA256_META: digest}
-        with s3_errors(f"storing {self._name}"):
-            if not self._upload_id:
+        if not self._upload_id:
+            with s3_errors(f"storing {self._name}"):
                 self._s3.put_object(
                     Bucket=self._bucket, Key=self._name, Body=bytes(self._buffer), Metadata=meta
                 )
-            else:
-                if self._buffer:
-                    self._send(bytes(self._buffer))
+        else:
+            self._wait()
+            if self._buffer:
+                self._send(bytes(self._buffer), len(self._parts) + 1)
+            with s3_errors(f"storing {self._name}"):
                 self._s3.complete_multipart_upload(
                     Bucket=self._bucket, Key=self._name, UploadId=self._upload_id,
                     MultipartUpload={"Parts": self._parts},
                 )  # fmt: skip
-                self._upload_id = ""
+                self._completed = True
                 self._s3.copy_object(
                     Bucket=self._bucket, Key=self._name, Metadata=meta,
                     CopySource={"Bucket": self._bucket, "Key": self._name},
                     MetadataDirective="REPLACE",
                 )  # fmt: skip
-        self._buffer = bytearray()
+            self._close()
+        self._buffer, self._upload_id, self._completed = bytearray(), "", False
         self.sha256 = digest
 
     def abort(self) -> None:
+        """Drop the buffer and the parts; an object completed without its hash is deleted."""
         self._buffer = bytearray()
-        if self._upload_id:
-            upload, self._upload_id = self._upload_id, ""
-            with s3_errors(f"aborting the upload of {self._name}"):
+        with suppress(Exception):  # its error was raised (or is moot): only the parts matter
+            self._wait()
+        self._close()
+        with s3_errors(f"aborting the upload of {self._name}"):
+            if self._completed:
+                self._s3.delete_object(Bucket=self._bucket, Key=self._name)
+            elif self._upload_id:
                 self._s3.abort_multipart_upload(
-                    Bucket=self._bucket, Key=self._name, UploadId=upload
+                    Bucket=self._bucket, Key=self._name, UploadId=self._upload_id
                 )
+        self._upload_id, self._completed = "", False
+
+    def _close(self) -> None:
+        if self._sender is not None:
+            self._sender.shutdown(wait=True)
+            self._sender = None
 
 
 class S3Storage:
