@@ -8,6 +8,7 @@ results are stored under. Hidden specs are parsed here, in the worker, and never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from app.storage import synthesis as shared_cache
 from app.storage.s3 import S3Storage
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldSet
-from gir_core.synthesis import plan_synthesis, synthesise
+from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
 
 
@@ -85,17 +86,17 @@ def prepare_inputs(
     object storage the cache is shared through the bucket (:mod:`app.storage.synthesis`):
     what another worker made is downloaded, what this one makes is uploaded.
     """
-    b, store = plan.benchmark, storage or get_storage()
-    images, tasks = list(b.gt_images), [item.task for item in b.tasks]
-    pulled = None
-    if isinstance(store, S3Storage):
-        records = plan_synthesis(
-            images, tasks, seed=b.seed, cache_dir=b.cache_dir, max_side=b.max_side
-        )
-        pulled = shared_cache.pull(store, records)
+    benchmark, store = plan.benchmark, storage or get_storage()
+    shared = store if isinstance(store, S3Storage) else None
     result = synthesise(
-        images, tasks, seed=b.seed, cache_dir=b.cache_dir, max_side=b.max_side, workers=workers
+        list(benchmark.gt_images),
+        [item.task for item in benchmark.tasks],
+        seed=benchmark.seed,
+        cache_dir=benchmark.cache_dir,
+        max_side=benchmark.max_side,
+        workers=workers,
+        fetch=None if shared is None else partial(shared_cache.pull, shared),
     )
-    if isinstance(store, S3Storage) and pulled is not None:
-        shared_cache.push(store, result.records, pulled.present)
+    if shared is not None:
+        shared_cache.push(shared, result.records)
     return result.computed

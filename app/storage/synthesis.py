@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from app.storage import SYNTHESIS_CACHE, put_file
 from app.storage.s3 import S3Storage
@@ -23,36 +22,28 @@ def synthesis_key(cache_key: str) -> str:
     return f"{SYNTHESIS_CACHE}/{cache_key[:2]}/{cache_key}.png"
 
 
-@dataclass(frozen=True)
-class Pulled:
-    """What :func:`pull` found: the keys in the bucket and how many files it downloaded."""
-
-    present: frozenset[str]
-    downloaded: int
-
-
-def pull(storage: S3Storage, records: Sequence[SynthesisRecord]) -> Pulled:
-    """Download the inputs the bucket has and this machine lacks; mark the rest as used."""
+def pull(storage: S3Storage, missing: Sequence[SynthesisRecord]) -> int:
+    """Download the missing inputs the bucket has (one listing, then verified downloads);
+    how many. Given to :func:`gir_core.synthesis.synthesise` as its ``fetch``."""
     present = frozenset(storage.keys(f"{SYNTHESIS_CACHE}/"))
     downloaded = 0
-    for record in records:
+    for record in missing:
         key = synthesis_key(record.key)
-        if record.path.is_file():
-            os.utime(record.path)  # recently used: eviction takes other files first
-        elif key in present:
+        if key in present:
             storage.fetch(key, record.path)
             downloaded += 1
-    return Pulled(present, downloaded)
+    return downloaded
 
 
-def push(storage: S3Storage, records: Sequence[SynthesisRecord], present: frozenset[str]) -> int:
-    """Upload the inputs made here that the bucket lacks; how many. Then trim the cache."""
-    pushed, seen = 0, set(present)
+def push(storage: S3Storage, records: Sequence[SynthesisRecord]) -> int:
+    """Upload the inputs this run made (``cached`` False: neither here nor in the bucket when
+    it started); how many. The others are marked recently used, then the cache is trimmed."""
+    pushed = 0
     for record in records:
-        key = synthesis_key(record.key)
-        if key not in seen and record.path.is_file():
-            put_file(storage, key, record.path)
-            seen.add(key)
+        if not record.cached and record.path.is_file():
+            put_file(storage, synthesis_key(record.key), record.path)
             pushed += 1
+        elif record.path.is_file():
+            os.utime(record.path)  # used by this run: eviction takes other files first
     storage.cache.evict()
     return pushed
