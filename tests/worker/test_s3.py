@@ -29,7 +29,7 @@ from app.storage.cache import ObjectCache
 from app.storage.local import LocalStorage
 from app.storage.s3 import S3Storage, configure_bucket
 from app.submissions.models import Submission, TaskResultRow
-from tests.support.s3 import S3Server, s3_server
+from tests.support.s3 import S3Server, free_port, s3_server
 from tests.support.stack import (
     BIN,
     Bench,
@@ -112,9 +112,7 @@ def api(s3_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (cache and TMPDIR), which must stay empty."""
     scratch = tmp_path / "api-scratch"
     (scratch / "tmp").mkdir(parents=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**s3_env, "GIR_MAX_UPLOAD_MB": str(MAX_UPLOAD_MB),
            "GIR_CACHE_DIR": str(scratch / "cache"), "TMPDIR": str(scratch / "tmp")}  # fmt: skip
     args = [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
