@@ -24,6 +24,7 @@ from app.demo import DemoPlan, run_demo
 from app.errors import Invalid, ServiceError
 from app.migrate import upgrade
 from app.settings import get_settings
+from app.storage.cli import storage_app
 from app.submissions import pipeline
 from gir_core.errors import GirError
 from gir_core.images import load_image
@@ -67,6 +68,7 @@ for _name, _sub in (
     ("lines", lines_app),
     ("versions", versions_app),
     ("submissions", submissions_app),
+    ("storage", storage_app),
 ):
     app.add_typer(_sub, name=_name, no_args_is_help=True)
 

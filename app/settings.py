@@ -1,8 +1,8 @@
 """One typed settings object for the API, the worker and both CLIs (environment prefix ``GIR_``).
 
 Defaults are the embedded setup — SQLite file, a filesystem broker, a local storage folder — so
-``make demo`` needs no configuration; production sets ``GIR_DATABASE_URL``, ``GIR_BROKER_URL`` and
-``GIR_STORAGE_DIR`` (shared by every machine) and a real ``GIR_SECRET_KEY``.
+``make demo`` needs no configuration; production sets ``GIR_DATABASE_URL``, ``GIR_BROKER_URL``,
+``GIR_STORAGE_URL`` (a bucket shared by every machine, or a folder) and a real ``GIR_SECRET_KEY``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     broker_url: str = "filesystem://"
     broker_dir: Path = VAR / "broker"
     storage_dir: Path = VAR / "storage"
+    # A folder, file://… or s3://bucket/prefix; when set it wins over storage_dir (its older
+    # alias). S3 credentials and endpoint are boto3's own AWS_* variables, never settings here.
+    storage_url: str = ""
+    cache_dir: Path = VAR / "cache"
+    cache_max_gb: float = Field(default=50.0, gt=0)
     secret_key: str = DEV_SECRET
     hidden_seed: int = Field(default=20231, ge=0)
     public_url: str = "http://127.0.0.1:8000"
@@ -93,6 +98,30 @@ class Settings(BaseSettings):
         """The addresses whose ``X-Forwarded-For`` is believed (none by default)."""
         parts = (part.strip() for part in self.trusted_proxies.split(","))
         return tuple(ip_network(part, strict=False) for part in parts if part)
+
+    @model_validator(mode="after")
+    def _local_storage_url(self) -> Settings:
+        if self.storage_url and not self.storage_url.startswith("s3://"):
+            from app.storage import StorageError
+            from app.storage.local import local_folder
+
+            try:
+                self.storage_dir = local_folder(self.storage_url)
+            except StorageError as error:
+                raise ValueError(str(error)) from None
+        return self
+
+    @property
+    def storage_location(self) -> str:
+        """``GIR_STORAGE_URL`` if set, else the folder ``GIR_STORAGE_DIR``."""
+        if self.storage_url.startswith("s3://"):
+            return self.storage_url
+        return str(self.storage_dir)
+
+    @property
+    def cache_max_bytes(self) -> int:
+        """``GIR_CACHE_MAX_GB`` in bytes."""
+        return int(self.cache_max_gb * 2**30)
 
     @property
     def is_sqlite(self) -> bool:

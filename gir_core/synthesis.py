@@ -24,7 +24,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -48,6 +48,8 @@ from gir_core.tasks import DEGRADATION_VERSION, Task
 ImageSource = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 """A folder of GT images, or GT files in index order."""
 ProgressCallback = Callable[[int, int], None]
+FetchCallback = Callable[[list["SynthesisRecord"]], object]
+"""Given the records missing from the local cache, places whatever it can at their paths."""
 """Called as ``progress(done, total)`` in the calling process; ``done`` never decreases."""
 
 _KEY_SCHEME = "gir-synthesis-1"
@@ -166,6 +168,7 @@ def synthesise(
     snow_source: SnowSource | None = None,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    fetch: FetchCallback | None = None,
 ) -> SynthesisResult:
     """Make (or find in the cache) every degraded input of ``images`` × ``tasks``.
 
@@ -180,6 +183,9 @@ def synthesise(
             and procedural snow).
         workers: processes to use (default ``os.cpu_count()``); 1 runs in this process.
         progress: ``progress(done, total)`` over records, first with the cached count.
+        fetch: called once with the records missing locally, before anything is computed, to
+            bring in inputs made elsewhere (a service sharing the cache through object
+            storage); what it places counts as cached.
 
     Raises:
         SynthesisError: a task failed on an image, or a worker died; names image and task.
@@ -215,6 +221,8 @@ def synthesise(
     )
     entries = _describe_images(_image_paths(images), recipe)
     records = _plan_records(entries, tasks, recipe, Path(cache_dir))
+    if fetch is not None:
+        records = _fetched(records, fetch)
     done = sum(record.cached for record in records)
     if progress is not None:
         progress(done, len(records))
@@ -223,6 +231,18 @@ def synthesise(
         runner = _run_in_process if n_workers == 1 or len(units) == 1 else _run_in_pool
         runner(units, n_workers, _Progress(progress, done, len(records)))
     return SynthesisResult(tuple(records), len(records) - done, done)
+
+
+def _fetched(records: list[SynthesisRecord], fetch: FetchCallback) -> list[SynthesisRecord]:
+    """``records`` with ``cached`` re-read for those ``fetch`` was asked to bring in."""
+    missing = [record for record in records if not record.cached]
+    if not missing:
+        return records
+    fetch(missing)
+    return [
+        record if record.cached else replace(record, cached=record.path.is_file())
+        for record in records
+    ]
 
 
 def load_degraded(record: SynthesisRecord) -> NDArray[np.float32]:

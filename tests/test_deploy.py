@@ -49,3 +49,21 @@ def test_dockerfile_builds_cpu_and_gpu_variants_with_pip_install() -> None:
     assert "pip install ." in text
     assert 'CMD ["uvicorn", "app.main:app"' in text
     assert "USER gir" in text
+
+
+def test_compose_stores_in_minio_and_workers_keep_a_local_cache() -> None:
+    compose = _compose()
+    services = compose["services"]
+    assert {"minio", "storage-init"} <= set(services)
+    assert services["storage-init"]["command"] == ["gir-admin", "storage", "init"]
+    assert services["minio"]["healthcheck"]["test"]
+    for name in ("api", "validator", "worker", "beat", "migrate"):
+        env = services[name]["environment"]
+        assert env["GIR_STORAGE_URL"].startswith("s3://"), name
+        assert env["AWS_ENDPOINT_URL"].endswith("minio:9000}"), name
+        assert "GIR_STORAGE_DIR" not in env, name
+    worker = services["worker"]
+    assert "cache:/data/cache" in worker["volumes"]
+    assert "storage" not in compose["volumes"]  # no shared folder anywhere
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "${MINIO_ROOT_PASSWORD:?" in text

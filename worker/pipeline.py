@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.db import new_session
 from app.queue import enqueue_scoring
 from app.settings import get_settings
-from app.storage import get_storage, put_bytes
+from app.storage import StorageUnavailable, get_storage, put_bytes
 from app.submissions.examples import save_example
 from app.submissions.models import Submission
 from app.submissions.pipeline import (
@@ -39,6 +39,7 @@ from app.submissions.pipeline import (
     set_progress,
     store_result,
     touch,
+    wait_for_storage,
 )
 from gir_core.contract import PROBE_SIZES, run_probes
 from gir_core.errors import ModelError
@@ -111,7 +112,7 @@ def append_log(submission_id: int, title: str, text: str) -> str:
     the child only ever sees arrays).
     """
     storage, key = get_storage(), log_key(submission_id)
-    before = storage.local_path(key).read_bytes() if storage.exists(key) else b""
+    before = storage.read_bytes(key) if storage.exists(key) else b""
     put_bytes(storage, key, before + f"== {title} ==\n{text or '(no output)'}\n".encode())
     return key
 
@@ -180,6 +181,11 @@ def failures(session: Session, submission_id: int, *, scoring: bool = False) -> 
         _fail(session, submission_id, error.code, public_message(error, scoring=scoring))
     except SoftTimeLimitExceeded:
         _fail(session, submission_id, "limit", "the job exceeded the worker's time limit")
+    except StorageUnavailable as error:  # ours, not the model's: back to the queue
+        session.rollback()
+        # A fixed reason: the error names keys (and hashes) the submitter has no use for.
+        wait_for_storage(session=session, submission_id=submission_id, reason="unreachable")
+        log.warning("submission %s: %s; requeued for the reconciler", submission_id, error)
     except Exception:
         reference = uuid.uuid4()
         log.exception("submission %s: internal error (id %s)", submission_id, reference)

@@ -9,12 +9,15 @@ results are stored under. Hidden specs are parsed here, in the worker, and never
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from app.benchmarks.models import BenchmarkVersion, ImageSet
-from app.storage import SYNTHESIS_CACHE, Storage
+from app.storage import Storage, get_storage
+from app.storage import synthesis as shared_cache
+from app.storage.s3 import S3Storage
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldSet
 from gir_core.synthesis import synthesise
@@ -61,7 +64,7 @@ def scoring_plan(*, session: Session, version_id: int, storage: Storage) -> Scor
         gt_images=tuple(path for s in sets if s.role == "gt" for path in _paths(s, storage)),
         tasks=tuple(tasks),
         seed=version.seed,
-        cache_dir=storage.local_path(SYNTHESIS_CACHE),
+        cache_dir=storage.synthesis_dir(),
         max_side=version.max_side,
         convention=version.convention,
         real_world_max_side=version.real_world_max_side,
@@ -76,13 +79,18 @@ def _paths(image_set: ImageSet, storage: Storage) -> list[Path]:
     return [storage.local_path(image.storage_key) for image in image_set.images]
 
 
-def prepare_inputs(plan: ScoringPlan, *, workers: int | None = None) -> int:
+def prepare_inputs(
+    plan: ScoringPlan, *, workers: int | None = None, storage: Storage | None = None
+) -> int:
     """Make the degraded inputs the shared cache lacks; returns how many were made.
 
     Runs before a model's sandbox starts, so synthesis never eats into the model's time limit
-    (scoring then finds everything cached). It is also the operators' ``synthesize`` job.
+    (scoring then finds everything cached). It is also the operators' ``synthesize`` job. With
+    object storage the cache is shared through the bucket (:mod:`app.storage.synthesis`):
+    what another worker made is downloaded, what this one makes is uploaded.
     """
-    benchmark = plan.benchmark
+    benchmark, store = plan.benchmark, storage or get_storage()
+    shared = store if isinstance(store, S3Storage) else None
     result = synthesise(
         list(benchmark.gt_images),
         [item.task for item in benchmark.tasks],
@@ -90,5 +98,8 @@ def prepare_inputs(plan: ScoringPlan, *, workers: int | None = None) -> int:
         cache_dir=benchmark.cache_dir,
         max_side=benchmark.max_side,
         workers=workers,
+        fetch=None if shared is None else partial(shared_cache.pull, shared),
     )
+    if shared is not None:
+        shared_cache.push(shared, result.records)
     return result.computed

@@ -25,7 +25,6 @@ from app.errors import Conflict, Invalid, NotFound
 from app.storage import Storage, get_storage
 from gir_core.images import (
     encode_png,
-    file_sha256,
     list_images,
     load_image,
     load_image_u8,
@@ -198,5 +197,7 @@ def verify_set(image_set: ImageSet, storage: Storage | None = None) -> None:
     for image in image_set.images:
         if not store.exists(image.storage_key):
             raise Invalid(f"image set {image_set.name!r}: {image.filename} is missing in storage")
-        if file_sha256(store.local_path(image.storage_key)) != image.sha256:
+        # A folder hashes the file now; a bucket answers with the hash recorded at write time
+        # (and its readers verify downloads against it), so freezing downloads nothing.
+        if store.stored_sha256(image.storage_key) != image.sha256:
             raise Invalid(f"image set {image_set.name!r}: {image.filename} changed in storage")

@@ -85,7 +85,7 @@ def task_thumbnail(*, session: Session, key: str) -> bytes:
     task = Task.parse(row.spec)
     storage, cache_key = get_storage(), thumbnail_key(task)
     if storage.exists(cache_key):
-        return storage.local_path(cache_key).read_bytes()
+        return storage.read_bytes(cache_key)
     data = render(task)
     put_bytes(storage, cache_key, data)
     return data

@@ -35,7 +35,7 @@ from app.benchmarks.models import BenchmarkVersion, VersionTask
 from app.benchmarks.versions import version_sets
 from app.db import utcnow
 from app.demo.benchmark import Say, StepProgress
-from app.storage import SYNTHESIS_CACHE, get_storage
+from app.storage import get_storage
 from app.submissions.models import Submission, Summary, TaskResultRow
 from app.submissions.pipeline import summary_values, upsert
 from app.submissions.schemas import SubmissionCreate
@@ -201,7 +201,7 @@ def _measure(
         paths,
         [task for _, task in frozen],
         seed=version.seed,
-        cache_dir=storage.local_path(SYNTHESIS_CACHE),
+        cache_dir=storage.synthesis_dir(),
         max_side=version.max_side,
         workers=threads,
     )

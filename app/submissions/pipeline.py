@@ -145,7 +145,7 @@ def _start(session: Session, submission: Submission, status: str, host: str) -> 
         _mark_failed(submission, "crashed", crashed_sentence(limit, status))
         session.commit()
         return None
-    submission.status = status
+    submission.status, submission.error_message = status, ""  # e.g. a storage_sentence
     submission.worker_host = host[:120]
     submission.heartbeat_at = now
     if status == "running" and submission.started_at is None:
@@ -193,6 +193,28 @@ def fail_submission(
     ok = _guarded_update(
         session, submission_id, ACTIVE, status="failed", error_code=code[:32],
         error_message=message, finished_at=utcnow(), current_task="", **values,
+    )  # fmt: skip
+    session.commit()
+    return ok
+
+
+def storage_sentence(reason: str) -> str:
+    """What the submitter reads while storage is down: nothing is lost, it will run again."""
+    return (
+        f"waiting for storage ({reason}): the job went back to the queue and is retried "
+        "automatically; results stored so far are kept"
+    )
+
+
+def wait_for_storage(*, session: Session, submission_id: int, reason: str) -> bool:
+    """Put a submission that lost its storage back in the queue, for the reconciler to resend
+    once its heartbeat is ``GIR_STALE_AFTER_S`` old. The attempt is given back: an outage of
+    ours is not the model's crash and must not use up its ``GIR_MAX_ATTEMPTS``. The sentence is
+    cleared when a worker claims it again."""
+    ok = _guarded_update(
+        session, submission_id, ("validating", "running"), status="queued",
+        attempts=Submission.attempts - 1, heartbeat_at=utcnow(), current_task="",
+        error_message=storage_sentence(reason),
     )  # fmt: skip
     session.commit()
     return ok

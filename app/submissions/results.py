@@ -7,6 +7,7 @@ replaced by its key (defence in depth — the worker is not supposed to log them
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -136,10 +137,7 @@ def submission_log(*, session: Session, viewer: User | None, submission_id: int)
     storage = get_storage()
     if not submission.log_key or not storage.exists(submission.log_key):
         raise NotFound(f"submission {submission_id} has no log yet")
-    with storage.local_path(submission.log_key).open("rb") as handle:
-        size = handle.seek(0, 2)
-        handle.seek(max(size - LOG_MAX_BYTES, 0))
-        text = handle.read().decode("utf-8", errors="replace")
+    text = storage.read_bytes(submission.log_key)[-LOG_MAX_BYTES:].decode("utf-8", "replace")
     if viewer is not None and not viewer.is_admin:
         hidden = session.execute(
             select(TaskDef.key, TaskDef.spec).where(TaskDef.kind != PUBLIC_KIND)
@@ -148,3 +146,29 @@ def submission_log(*, session: Session, viewer: User | None, submission_id: int)
             if spec:
                 text = text.replace(spec, f"[hidden task {key}]")
     return text
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A submission's stored model file, ready to stream to its owner."""
+
+    key: str
+    filename: str
+    size: int
+
+
+def model_file(*, session: Session, viewer: User | None, submission_id: int) -> ModelFile:
+    """The model file as uploaded, for its owner and administrators only.
+
+    Raises:
+        NotFound: not visible, not the viewer's, or the file is gone from storage.
+    """
+    submission = visible_submission(session=session, viewer=viewer, submission_id=submission_id)
+    if not manages(viewer, submission.owner_id):
+        raise NotFound(f"there is no submission {submission_id}")
+    if not get_storage().exists(submission.storage_key):
+        raise NotFound(f"submission {submission_id} has no stored model file")
+    extension = "pt" if submission.format == "torchscript" else "onnx"
+    return ModelFile(
+        submission.storage_key, f"submission-{submission.id}.{extension}", submission.size_bytes
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
+from app.storage import get_storage
 from app.submissions import intake, quota, results, service
 from app.submissions.schemas import (
     ErrorRead,
@@ -133,6 +134,29 @@ def submission_results(
 def submission_log(submission_id: RowId, session: SessionDep, user: OptionalUser) -> str:
     """The validation/scoring log (owner and administrators only; 404 to anyone else)."""
     return results.submission_log(session=session, viewer=user, submission_id=submission_id)
+
+
+@router.get(
+    "/submissions/{submission_id}/model",
+    response_class=StreamingResponse,
+    summary="Download the model file",
+    responses={200: {"content": {"application/octet-stream": {}}}, **_errors(404)},
+)
+def download_model(
+    submission_id: RowId, session: SessionDep, user: OptionalUser
+) -> StreamingResponse:
+    """The uploaded model file, streamed from storage through the API (owner and
+    administrators only; 404 to anyone else). The bucket is never public and no presigned URL
+    leaves the service: access is checked here, on every download."""
+    found = results.model_file(session=session, viewer=user, submission_id=submission_id)
+    return StreamingResponse(
+        get_storage().iter_bytes(found.key),
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{found.filename}"',
+            "Content-Length": str(found.size),
+        },
+    )
 
 
 @router.get(

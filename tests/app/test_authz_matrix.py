@@ -33,7 +33,7 @@ from app.auth.service import create_token, revoke_token, session_cookie_for
 from app.benchmarks.models import BenchmarkVersion
 from app.main import create_app
 from app.settings import get_settings
-from app.storage import get_storage
+from app.storage import get_storage, put_bytes
 from app.submissions.models import Submission
 from app.submissions.pipeline import log_key
 
@@ -102,6 +102,9 @@ MATRIX = [
     Case("GET", "/api/v1/submissions/{submission_id}/log", OWNER_OR_ADMIN, target="private"),
     Case("GET", "/api/v1/submissions/{submission_id}/log", MISSING, target="public"),  # no log
     Case("GET", "/api/v1/submissions/{submission_id}/log", MISSING, target="missing"),
+    Case("GET", "/api/v1/submissions/{submission_id}/model", OWNER_OR_ADMIN, target="public"),
+    Case("GET", "/api/v1/submissions/{submission_id}/model", OWNER_OR_ADMIN, target="private"),
+    Case("GET", "/api/v1/submissions/{submission_id}/model", MISSING, target="missing"),
     Case("GET", "/api/v1/me/quota", SIGNED_IN),
     Case("GET", "/api/v1/tasks", ALL_OK),
     Case("GET", "/api/v1/versions", ALL_OK),
@@ -261,6 +264,7 @@ def world(session: Session, storage_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     }
     found = World({n: u for n, (u, _) in made.items()}, {n: t for n, (_, t) in made.items()})
     found.targets = _targets(session, found.users["user"], version)
+    put_bytes(get_storage(), "submissions/x.onnx", b"the model file every row names")
     # Uploads must reach the authorization answer, not the quota.
     monkeypatch.setattr(get_settings(), "quota_per_day", 10_000)
     monkeypatch.setattr(get_settings(), "quota_active", 10_000)

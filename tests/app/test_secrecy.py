@@ -32,7 +32,7 @@ from app.benchmarks.models import (
     VersionTask,
 )
 from app.main import create_app
-from app.storage import get_storage
+from app.storage import get_storage, put_bytes
 from app.submissions.examples import save_example
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.pipeline import log_key
@@ -134,6 +134,7 @@ def _submission(
     )
     session.add(row)
     session.flush()
+    put_bytes(get_storage(), row.storage_key, b"model bytes")  # owners may download it
     return row
 
 

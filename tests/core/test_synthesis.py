@@ -204,6 +204,31 @@ def test_duplicate_tasks_share_one_file(gt_folder: Path, tmp_path: Path) -> None
     assert len(list(tmp_path.rglob("*.png"))) == 3
 
 
+def test_fetch_brings_in_inputs_made_elsewhere_which_count_as_cached(
+    gt_folder: Path, tmp_path: Path
+) -> None:
+    elsewhere = synthesise(gt_folder, TASKS[:2], seed=3, cache_dir=tmp_path / "a", workers=1)
+    made = {record.key: record.path for record in elsewhere.records}
+    asked: list[str] = []
+
+    def fetch(missing: list[synthesis.SynthesisRecord]) -> None:
+        for record in missing:
+            asked.append(record.key)
+            if record.task_id == TASKS[0].id:  # only the first task was "in the bucket"
+                record.path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(made[record.key], record.path)
+
+    here = synthesise(gt_folder, TASKS[:2], seed=3, cache_dir=tmp_path / "b", workers=1,
+                      fetch=fetch)  # fmt: skip
+    assert sorted(asked) == sorted(made)  # asked once, for everything missing here
+    assert (here.cached, here.computed) == (3, 3)
+    assert [r.cached for r in here.records] == [r.task_id == TASKS[0].id for r in here.records]
+    assert _file_hashes(here) == _file_hashes(elsewhere)  # computed ones are the same bytes
+    again = synthesise(gt_folder, TASKS[:2], seed=3, cache_dir=tmp_path / "b", workers=1,
+                       fetch=fetch)  # fmt: skip
+    assert again.cached == 6 and len(asked) == 6  # nothing missing: fetch not called
+
+
 def test_partial_temporaries_never_count_as_cache_entries(
     gt_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
