@@ -18,6 +18,7 @@ import importlib
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from gir_core.cli import remote_cmd, submit_cmd
@@ -41,7 +42,8 @@ def _missing_core(holder: typer.Typer, name: str, error: ModuleNotFoundError) ->
     )
     anything = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
-    @holder.command(name, help=f"(needs {CORE_EXTRA})", context_settings=anything)
+    # Typer reads help as Rich markup, where "[core]" would vanish as a tag.
+    @holder.command(name, help=escape(f"(needs {CORE_EXTRA})"), context_settings=anything)
     def explain(args: Annotated[list[str] | None, typer.Argument(hidden=True)] = None) -> None:
         typer.echo(f"error: {sentence}", err=True)
         raise typer.Exit(EXIT_NO_CORE)
