@@ -4,12 +4,13 @@ and how error responses become exit codes (end to end: tests/worker/test_cli_cli
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import httpx
 import pytest
 
 from gir_core.client.api import error_for
-from gir_core.client.errors import Exit
+from gir_core.client.errors import EXIT_TABLE, Exit
 from gir_core.client.follow import Eta, describe
 from gir_core.client.progress import Progress, UploadBar
 from gir_core.client.render import results_csv, results_text, shortfalls, summary_lines
@@ -165,3 +166,10 @@ def test_error_responses_become_exit_codes_and_one_sentence(
 ) -> None:
     error = error_for(_response(status, body, **headers))
     assert (error.code, error.message) == (code, sentence)
+
+
+def test_the_readme_documents_the_same_exit_codes_as_the_help() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for code, meaning in EXIT_TABLE:
+        assert f"| {int(code)} | {meaning} |" in readme
+    assert [int(code) for code, _ in EXIT_TABLE] == list(range(6))
