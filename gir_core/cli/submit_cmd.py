@@ -6,6 +6,7 @@ JSON object) on stdout, and exit codes a build can act on (:mod:`gir_core.client
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -85,9 +86,15 @@ def conclude(
     return code, "; ".join(missed) or None, summary_lines(submission, rank)
 
 
-def _fields(options: dict[str, Any]) -> dict[str, str]:
-    fields = {key: str(value) for key, value in options.items() if value is not None}
-    return fields
+def _send(api: Api, model: Path, meta: dict[str, Any], progress: Progress, report: Json) -> int:
+    """Upload with a progress bar; the new submission's id, or the earlier one's (409)."""
+    fields = {key: str(value) for key, value in meta.items() if value is not None}
+    upload = api.upload(model, fields, UploadBar(progress, f"uploading {model.name}"))
+    progress.end()
+    report.update(id=upload.id, url=api.page_url(upload.id), existing=upload.existing)
+    if upload.existing:
+        progress.note(f"already submitted as {upload.id}; following that submission")
+    return upload.id
 
 
 def _arguments(
@@ -138,22 +145,16 @@ def submit(
         _arguments(model, wait, minimums, token)
         if not no_check:
             local_check(model, size_multiple, tile, progress)
-        with Api(url, token) as api:
+        with closing(Api(url, token)) as api:
             meta = {"name": name or model.stem, "description": description,
                     "visibility": visibility, "size_multiple": size_multiple,
                     "tile_size": tile}  # fmt: skip
-            upload = api.upload(
-                model, _fields(meta), UploadBar(progress, f"uploading {model.name}")
-            )
-            progress.end()
-            report.update(id=upload.id, url=api.page_url(upload.id), existing=upload.existing)
-            if upload.existing:
-                progress.note(f"already submitted as {upload.id}; following that submission")
-            echo(f"submission {upload.id}: {api.page_url(upload.id)}", as_json=as_json)
+            submission_id = _send(api, model, meta, progress, report)
+            echo(f"submission {submission_id}: {report['url']}", as_json=as_json)
             if not wait:
-                report["status"] = api.submission(upload.id).get("status")
+                report["status"] = api.submission(submission_id).get("status")
                 finish(report, as_json=as_json, code=Exit.OK)
-            ended = follow(api, upload.id, progress, timeout=timeout, poll=poll)
+            ended = follow(api, submission_id, progress, timeout=timeout, poll=poll)
             code, error, lines = conclude(api, ended, minimums, report)
     except ClientError as problem:
         fail(report, problem, as_json=as_json)

@@ -10,7 +10,6 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, BinaryIO
 
 import httpx
@@ -100,15 +99,8 @@ class Api:
             base_url=self.root + API, headers=headers, timeout=timeout, follow_redirects=False
         )
 
-    def __enter__(self) -> Api:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Close the connection pool (``with contextlib.closing(Api(…))``)."""
         self._http.close()
 
     def page_url(self, submission_id: int) -> str:
