@@ -21,11 +21,14 @@ TASK_COLUMNS = (
 
 
 def number(value: Any, digits: int) -> str:
-    """``value`` with ``digits`` decimals, or ``–`` when it is not a number.
+    """``value`` with ``digits`` decimals; text the service chose (a coarse band) as it is;
+    ``–`` for anything else.
 
-    >>> number(0.4166, 2), number(None, 2)
-    ('0.42', '–')
+    >>> number(0.4166, 2), number(None, 2), number("0.3–0.4", 2)
+    ('0.42', '–', '0.3–0.4')
     """
+    if isinstance(value, str) and value:
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         return MISSING
     return f"{value:.{digits}f}"
