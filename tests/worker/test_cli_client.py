@@ -62,21 +62,35 @@ class Live:
 
 
 @pytest.fixture
-def live(worker_env: dict[str, str], db: Session, bench: Bench, tmp_path: Path) -> Iterator[Live]:
-    """uvicorn on a free port over the worker tests' database; killed afterwards."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**worker_env, "GIR_PUBLIC_URL": url}
-    server = start_process(api_server_args(port), env=env, log=tmp_path / "server.log")
-    try:
-        wait_ready(url, [server])
-        user = auth_service.create_user(
-            session=db, email="ci@example.org", name="CI", password="a long password 123"
-        )
-        _, token = auth_service.create_token(session=db, user=user, name="ci")
-        yield Live(url, token, tmp_path)
-    finally:
+def serve(
+    worker_env: dict[str, str], db: Session, bench: Bench, tmp_path: Path
+) -> Iterator[Callable[..., Live]]:
+    """Start uvicorn on a free port over the worker tests' database (``settings`` override
+    the environment) with an account and its token; every server is killed afterwards."""
+    servers: list[ServiceProcess] = []
+    user = auth_service.create_user(
+        session=db, email="ci@example.org", name="CI", password="a long password 123"
+    )
+    _, token = auth_service.create_token(session=db, user=user, name="ci")
+
+    def start(**settings: str) -> Live:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**worker_env, "GIR_PUBLIC_URL": url, **settings}
+        log = tmp_path / f"server-{len(servers)}.log"
+        servers.append(start_process(api_server_args(port), env=env, log=log))
+        wait_ready(url, servers[-1:])
+        return Live(url, token, tmp_path)
+
+    yield start
+    for server in servers:
         server.kill()
+
+
+@pytest.fixture
+def live(serve: Callable[..., Live]) -> Live:
+    """The API with the default settings."""
+    return serve()
 
 
 def _json(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
@@ -170,3 +184,12 @@ def test_a_refused_token_is_exit_4_and_never_printed(live: Live) -> None:
     assert on_line.returncode == 4
     for result in (refused, on_line):
         assert secret not in result.stdout + result.stderr
+
+
+def test_a_used_up_quota_is_exit_4(serve: Callable[..., Live]) -> None:
+    live = serve(GIR_QUOTA_PER_DAY="0")
+    model = live.model("identity.onnx", onnx_model("identity", "ci-quota"))
+    refused = live.gir("submit", model, "--no-check", "--json")
+    assert refused.returncode == 4, _fail(refused)
+    error = str(_json(refused)["error"])
+    assert error.startswith("the quota is used up (429): "), error
