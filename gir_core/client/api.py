@@ -71,6 +71,12 @@ def _detail(response: httpx.Response) -> Json:
 
 def error_for(response: httpx.Response) -> ClientError:
     """The exit code and sentence for an error response (see :mod:`gir_core.client.errors`)."""
+    error = _classify(response)
+    error.status = response.status_code
+    return error
+
+
+def _classify(response: httpx.Response) -> ClientError:
     status = response.status_code
     message = str(_detail(response).get("message", "")).rstrip(".")
     if status in _REFUSED:

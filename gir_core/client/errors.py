@@ -38,7 +38,13 @@ def exit_help() -> str:
 class ClientError(Exception):
     """A failure reported as one sentence and an exit code (never with the token in it)."""
 
-    def __init__(self, message: str, code: Exit) -> None:
+    def __init__(self, message: str, code: Exit, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.status = status  # the HTTP status it came from; None: no answer at all
+
+    @property
+    def transient(self) -> bool:
+        """No answer, or a server error: worth asking again (a refusal or 4xx is not)."""
+        return self.code == Exit.SERVICE and (self.status is None or self.status >= 500)

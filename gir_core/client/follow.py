@@ -16,6 +16,8 @@ from gir_core.client.progress import Progress, bar, duration
 
 ENDED = frozenset({"scored", "failed", "cancelled"})
 POLL_S = 2.0
+MAX_MISSES = 5
+"""Failed status reads in a row (service unreachable or 5xx) before following gives up."""
 
 
 @dataclass
@@ -72,18 +74,28 @@ def follow(
             service), or what the API answered (unreachable, token refused …).
     """
     deadline = None if timeout is None else clock() + timeout
-    eta = Eta(clock)
+    eta, misses = Eta(clock), 0
     while True:
-        submission = api.submission(submission_id)
+        try:
+            submission = api.submission(submission_id)
+            misses = 0
+        except ClientError as error:
+            # A wait can last hours: one dropped connection or 502 must not fail the build.
+            misses += 1
+            if not error.transient or misses > MAX_MISSES:
+                raise
+            progress.note(f"{error.message}; retrying ({misses}/{MAX_MISSES})")
+            submission = {"status": "unknown"}
         progress.show(describe(submission, eta))
         if submission.get("status") in ENDED:
             progress.end()
             return submission
-        if deadline is not None and clock() + poll > deadline:
+        left = None if deadline is None else deadline - clock()
+        if left is not None and left <= 0:
             progress.end()
             raise ClientError(
                 f"--timeout {timeout:g} s passed while submission {submission_id} was "
                 f"{submission.get('status')}; it keeps running: {api.page_url(submission_id)}",
                 Exit.TIMEOUT,
             )
-        time.sleep(poll)
+        time.sleep(poll if left is None else min(poll, left))

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from gir_core.client.api import error_for
-from gir_core.client.errors import EXIT_TABLE, Exit
-from gir_core.client.follow import Eta, describe
+from gir_core.client.errors import EXIT_TABLE, ClientError, Exit
+from gir_core.client.follow import Eta, describe, follow
 from gir_core.client.progress import Progress, UploadBar
 from gir_core.client.render import results_csv, results_text, shortfalls, summary_lines
 
@@ -165,7 +165,8 @@ def test_error_responses_become_exit_codes_and_one_sentence(
     status: int, body: object, headers: dict[str, str], code: Exit, sentence: str
 ) -> None:
     error = error_for(_response(status, body, **headers))
-    assert (error.code, error.message) == (code, sentence)
+    assert (error.code, error.message, error.status) == (code, sentence, status)
+    assert error.transient == (status >= 500)  # following retries these, not refusals
 
 
 def test_the_readme_documents_the_same_exit_codes_as_the_help() -> None:
@@ -173,3 +174,51 @@ def test_the_readme_documents_the_same_exit_codes_as_the_help() -> None:
     for code, meaning in EXIT_TABLE:
         assert f"| {int(code)} | {meaning} |" in readme
     assert [int(code) for code, _ in EXIT_TABLE] == list(range(6))
+
+
+class Answers:
+    """Stands in for :class:`Api` in :func:`follow`: scripted status reads, in order."""
+
+    def __init__(self, *answers: dict[str, object] | ClientError) -> None:
+        self.answers = list(answers)
+        self.reads = 0
+
+    def submission(self, submission_id: int) -> dict[str, object]:
+        self.reads += 1
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, ClientError):
+            raise answer
+        return answer
+
+    def page_url(self, submission_id: int) -> str:
+        return f"https://gir.example.org/submissions/{submission_id}"
+
+
+def _follow(api: Answers, **options: float | None) -> dict[str, object]:
+    shown = Progress(stream=io.StringIO(), live=False)
+    return follow(api, 7, shown, poll=0.01, **options)  # type: ignore[arg-type]
+
+
+def test_following_rides_out_a_dropped_connection_but_not_a_refusal() -> None:
+    dropped = ClientError("cannot reach https://gir.example.org: ConnectError", Exit.SERVICE)
+    scored = {"status": "scored", "id": 7}
+    assert _follow(Answers(dropped, dropped, {"status": "running"}, scored), timeout=None) == scored
+    refused = ClientError("the service refused the token (401)", Exit.SERVICE, status=401)
+    with pytest.raises(ClientError) as raised:
+        _follow(Answers(refused, scored), timeout=None)
+    assert raised.value is refused
+    with pytest.raises(ClientError) as gone:
+        _follow(Answers(dropped), timeout=None)
+    assert gone.value is dropped  # after MAX_MISSES + 1 reads in a row
+
+
+def test_following_gives_up_at_the_timeout_with_exit_5() -> None:
+    running = Answers({"status": "running", "progress": {"done": 1, "total": 4}})
+    with pytest.raises(ClientError) as raised:
+        _follow(running, timeout=0.05)
+    assert raised.value.code == Exit.TIMEOUT
+    assert raised.value.message == (
+        "--timeout 0.05 s passed while submission 7 was running; it keeps running: "
+        "https://gir.example.org/submissions/7"
+    )
+    assert running.reads >= 2  # read again until the time was up (the last at the deadline)
