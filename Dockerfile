@@ -1,7 +1,8 @@
 # GIR Bench image: API, worker and CLIs. Two variants by build argument:
 #   docker build -t gir-bench .                       # CPU (torch CPU wheel, onnxruntime)
 #   docker build -t gir-bench:gpu --build-arg VARIANT=gpu .   # CUDA torch + onnxruntime-gpu
-# The install steps are the same `pip install .` the tests exercise (make test installs -e '.[test]').
+# The image runs the service, so it installs the `[server]` extra (which brings `[core]`); the
+# base distribution alone is only the `gir` client (make test installs -e '.[server,test]').
 
 ARG VARIANT=cpu
 
@@ -19,13 +20,13 @@ COPY app ./app
 COPY worker ./worker
 RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-    && /opt/venv/bin/pip install .
+    && /opt/venv/bin/pip install ".[server]"
 
 FROM build-cpu AS build-gpu
 # CUDA torch of the same version and the GPU build of onnxruntime (CUDA execution provider).
 RUN /opt/venv/bin/pip install --force-reinstall torch==2.13.0 \
     && /opt/venv/bin/pip uninstall -y onnxruntime \
-    && /opt/venv/bin/pip install "onnxruntime-gpu>=1.20,<2"
+    && /opt/venv/bin/pip install ".[gpu]"
 
 FROM build-${VARIANT} AS build
 

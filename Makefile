@@ -10,9 +10,10 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-# Reinstall only when the project's metadata changes.
+# Reinstall only when the project's metadata changes. The service and its tests need every
+# extra but [gpu] (`[test]` pulls in `[server]`, which pulls in `[core]`).
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[server,test]'
 	touch $(STAMP)
 
 services:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app import health
 from app.auth.csrf import CsrfCookieMiddleware
 from app.auth.router import router as auth_router
+from app.badges.router import router as badges_router
 from app.benchmarks.router import router as benchmarks_router
 from app.docs import install_docs
 from app.errors import install_handlers
@@ -41,6 +42,7 @@ def create_app() -> FastAPI:
     app.include_router(health.router)
     for router in (auth_router, submissions_router, benchmarks_router, leaderboard_router):
         app.include_router(router, prefix=API)
+    app.include_router(badges_router, prefix=API)
     install_pages(app)
     return app
 

@@ -1,7 +1,7 @@
 """The deployment files: what `docker compose config` would check, plus our own rules.
 
 Docker cannot run on the CI machine, so the compose file is parsed and checked here; the image
-installs the project with the same `pip install .` the tests exercise.
+installs the project's `[server]` extra (the base distribution is only the `gir` client).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def test_dockerfile_builds_cpu_and_gpu_variants_with_pip_install() -> None:
     assert "ARG VARIANT=cpu" in text
     assert "FROM build-${VARIANT} AS build" in text
     assert "onnxruntime-gpu" in text
-    assert "pip install ." in text
+    assert 'pip install ".[server]"' in text  # the service extra, not the bare client
+    assert 'pip install ".[gpu]"' in text
     assert 'CMD ["uvicorn", "app.main:app"' in text
     assert "USER gir" in text
 

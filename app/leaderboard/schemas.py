@@ -54,6 +54,12 @@ class LeaderboardFilters(BaseModel):
         pattern=PRINTABLE,
         description="Case-insensitive text in name or owner.",
     )
+    id: int | None = Field(
+        default=None,
+        ge=1,
+        description="Only this submission's row, with its rank on the whole board (empty page "
+        "if it is not on the board: private, hidden, unscored or another version).",
+    )
 
 
 class LeaderboardQuery(LeaderboardFilters):

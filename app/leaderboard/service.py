@@ -129,6 +129,8 @@ def _conditions(board: Subquery, filters: LeaderboardFilters) -> list[ColumnElem
         conditions.append(board.c.format == filters.format)
     if not filters.baselines:
         conditions.append(board.c.is_baseline.is_(False))
+    if filters.id is not None:
+        conditions.append(board.c.id == filters.id)
     if filters.q:
         conditions.append(
             or_(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.badges.service import snippet
 from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.pages import model_view
 from app.pages.templating import render
@@ -29,10 +30,17 @@ def submission_page(
     submission = service.get_submission(session=session, viewer=viewer, submission_id=submission_id)
     found = results.submission_results(session=session, viewer=viewer, submission_id=submission_id)
     scored = submission.status == "scored"
+    public = scored and submission.visibility == "public" and not submission.is_hidden
+    badge = (
+        snippet(submission_id=submission.id, name=submission.name, owner_id=submission.owner.id)
+        if public and not submission.is_baseline
+        else None
+    )
     task_chart, bias_chart = model_view.charts_for(submission, found) if scored else ("", "")
     context = {
         "submission": submission,
         "results": found,
+        "badge": badge,
         "live": model_view.live(submission),
         "manages": service.manages(viewer, submission.owner.id),
         "passes": model_view.passes(found.tasks),

@@ -169,10 +169,10 @@ function setupUpload() {
   });
 }
 
-// -- small things: copy the new token, zoom example crops ----------------------------------------
-function setupCopy() {
-  const button = document.getElementById("copy-token");
-  const token = document.getElementById("new-token");
+// -- small things: copy the new token or the badge snippet, zoom example crops -------------------
+function setupCopy(buttonId, textId) {
+  const button = document.getElementById(buttonId);
+  const token = document.getElementById(textId);
   if (!button || !token) return;
   button.hidden = false;
   button.addEventListener("click", async () => {
@@ -203,7 +203,8 @@ function setupZoom() {
 function setupPage() {
   setupLive();
   setupUpload();
-  setupCopy();
+  setupCopy("copy-token", "new-token");
+  setupCopy("copy-badge", "badge-snippet");
   setupZoom();
 }
 

@@ -105,6 +105,12 @@ MATRIX = [
     Case("GET", "/api/v1/submissions/{submission_id}/model", OWNER_OR_ADMIN, target="public"),
     Case("GET", "/api/v1/submissions/{submission_id}/model", OWNER_OR_ADMIN, target="private"),
     Case("GET", "/api/v1/submissions/{submission_id}/model", MISSING, target="missing"),
+    # Badges are for READMEs: public scores only, so even the owner gets a 404 for the rest
+    # (the 200s: test_badges.py and test_secrecy.py, whose submissions have summaries).
+    Case("GET", "/api/v1/submissions/{submission_id}/badge.svg", MISSING, target="private"),
+    Case("GET", "/api/v1/submissions/{submission_id}/badge.svg", MISSING, target="moderated"),
+    Case("GET", "/api/v1/submissions/{submission_id}/badge.svg", MISSING, target="missing"),
+    Case("GET", "/api/v1/models/{name:path}/badge.svg", MISSING, target="unscored model"),
     Case("GET", "/api/v1/me/quota", SIGNED_IN),
     Case("GET", "/api/v1/tasks", ALL_OK),
     Case("GET", "/api/v1/versions", ALL_OK),
@@ -247,6 +253,7 @@ def _targets(
     # Paths with several parameters: the target is the whole path. (Who sees a stored example
     # is tested in test_examples.py: this version has no tasks to make one.)
     targets["missing example"] = lambda: "/submissions/987654321/examples/1/input.png"
+    targets["unscored model"] = lambda: f"/api/v1/models/RestoreNet/badge.svg?owner={owner.id}"
     targets["queued"] = lambda: str(make(status="queued"))  # a fresh one: cancelling ends it
     targets["private queued"] = lambda: str(make(status="queued", visibility="private"))
     return targets

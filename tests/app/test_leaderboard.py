@@ -276,3 +276,20 @@ def test_one_statement_per_page_with_a_thousand_submissions(
     assert ars == sorted(ars, reverse=True)
     queries = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
     assert len(queries) == 2, "\n\n".join(queries)  # the active version, then the page
+
+
+def test_one_submission_by_id_keeps_its_rank_on_the_whole_board(
+    client: TestClient, board: Board
+) -> None:
+    """``?id=`` is how ``gir submit --wait`` learns its rank: the row with its global place."""
+    tied = client.get(f"{BOARD}?id={board.e.id}&limit=1").json()
+    assert [(i["id"], i["rank"]) for i in tied["items"]] == [(board.e.id, 2)]
+    assert tied["total"] == 1
+    assert client.get(f"{BOARD}?id={board.d.id}").json()["items"][0]["rank"] == 5
+    for row in board.hidden:  # moderated, private, unscored: not on the board
+        assert _ids(client.get(f"{BOARD}?id={row.id}")) == []
+    assert _ids(client.get(f"{BOARD}?id={board.other.id}")) == []  # another version
+    assert _ids(client.get(f"{BOARD}?id={board.other.id}&version={board.v2.name}")) == [
+        board.other.id
+    ]
+    assert client.get(f"{BOARD}?id=0").status_code == 422

@@ -9,6 +9,7 @@ one with a path parameter this test cannot fill fails the test until it is taugh
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class World:
     public_specs: list[str]
     submissions: dict[str, int] = field(default_factory=dict)
     viewers: dict[str, Headers] = field(default_factory=dict)
+    owners: list[int] = field(default_factory=list)  # user ids (model badges name their owner)
 
 
 PUBLIC_TEXT = "\n".join(str(task) for task in representative_tasks())
@@ -190,6 +192,7 @@ def world(session: Session, storage_dir: Path) -> World:
     other, other_headers = _user(session, "other")
     found = World(version.name, secrets, public, viewers={"anonymous": {}})
     found.viewers |= {"owner": owner_headers, "other user": other_headers}
+    found.owners = [owner.id, other.id]
     hidden_specs = [texts[0] for texts in secrets.values()]
     kinds: dict[str, tuple[User, dict[str, object]]] = {
         "public scored": (owner, {"status": "scored"}),
@@ -227,7 +230,8 @@ def _path_values(world: World) -> dict[str, list[str]]:
     """Real values (and a missing one) for every path parameter the application has."""
     return {
         "submission_id": [*map(str, world.submissions.values()), str(MISSING_ID)],
-        "name": [world.version, "no-such-version"],
+        # Version names, and model names (the model badge): a public and a private one.
+        "name": [world.version, "no-such-version", "public scored", "private scored"],
         "token_id": ["1", str(MISSING_ID)],
         # Hidden keys (none may answer with an image) and a public one ("901").
         "task_key": [*world.secrets, "901"],
@@ -247,6 +251,7 @@ def _queries(world: World) -> dict[str, list[str]]:
         "leaderboard_csv": board,
         "leaderboard_page": board,
         "tasks_page": [f"?version={world.version}"],
+        "model_badge": [f"?owner={owner}" for owner in world.owners],
         "compare_page": [
             f"?a={a}&b={b}" for a in world.submissions.values() for b in world.submissions.values()
         ],
@@ -266,7 +271,8 @@ def get_urls(world: World) -> Iterator[tuple[str, str]]:
                     f"route {route.name} ({route.path}) has a path parameter {param!r} "
                     "that test_secrecy cannot fill: add real values for it"
                 )
-            paths = [p.replace(f"{{{param}}}", v) for p in paths for v in values[param]]
+            pattern = re.compile(rf"{{{param}(:\w+)?}}")  # with or without a convertor
+            paths = [pattern.sub(v, p) for p in paths for v in values[param]]
         for path in paths:
             for query in ["", *queries.get(route.name, [])]:
                 yield route.name, path + query

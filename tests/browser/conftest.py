@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 from playwright.sync_api import Browser, Dialog, Page, Playwright, sync_playwright
@@ -29,17 +26,19 @@ from sqlalchemy.orm import Session
 from app import db as app_db
 from tests.browser.seed import Account, Seeded, seed
 from tests.support.stack import (
-    BIN,
     REDIS,
     ROOT,
     Bench,
     ServiceProcess,
+    api_server_args,
     build_bench,
     celery_worker_args,
     create_database,
     drop_database,
+    free_port,
     pointed_at,
     start_process,
+    wait_ready,
     worker_index,
     write_demo_pngs,
 )
@@ -99,27 +98,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item._id = NodeId.parse(f"{item.nodeid}@{name}")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_ready(stack: Stack) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        dead = [p for p in stack.processes if p.process.poll() is not None]
-        if dead:
-            pytest.fail(f"a service process exited while starting:\n{stack.logs()}")
-        try:
-            if httpx.get(stack.url("/readyz"), timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the API was not ready within {READY_TIMEOUT_S} s:\n{stack.logs()}")
-
-
 def _seed(env: dict[str, str], folder: Path) -> tuple[Bench, Seeded]:
     with pointed_at(env), Session(app_db.get_engine(), expire_on_commit=False) as session:
         bench = build_bench(session, *write_demo_pngs(folder))
@@ -132,7 +110,7 @@ def stack(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     index = worker_index(worker_id)
     name = f"gir_browser_test_{index}_{os.getpid()}"
     folder = tmp_path_factory.mktemp("browser-stack")
-    port = _free_port()
+    port = free_port()
     env = {
         "GIR_ENVIRONMENT": "test",
         "GIR_SECRET_KEY": "test-secret-key-not-for-production",
@@ -154,11 +132,9 @@ def stack(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         bench, seeded = _seed(env, folder)
         live = Stack(env["GIR_PUBLIC_URL"], env, bench, seeded, processes)
         worker = celery_worker_args("browser", beat_schedule=folder / "beat")
-        server = [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1",
-                  "--port", str(port), "--log-level", "warning", "--no-proxy-headers"]  # fmt: skip
-        for args, log in ((worker, "worker.log"), (server, "server.log")):
+        for args, log in ((worker, "worker.log"), (api_server_args(port), "server.log")):
             processes.append(start_process(args, env=env, log=folder / log))
-        _wait_ready(live)
+        wait_ready(live.base_url, processes, READY_TIMEOUT_S)
         yield live
     finally:
         for process in processes:

@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import psycopg
 import pytest
@@ -290,3 +292,33 @@ def wait_for(
         time.sleep(0.05)
     logs = "\n".join(process.output()[-4000:] for process in processes)
     pytest.fail(f"condition not met within {timeout} s; process output:\n{logs}")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (for a live API server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def api_server_args(port: int) -> list[str]:
+    """uvicorn serving the whole app on ``port``."""
+    return [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", "--no-proxy-headers"]  # fmt: skip
+
+
+def wait_ready(base_url: str, processes: list[ServiceProcess], timeout: float = 60.0) -> None:
+    """Wait until ``/readyz`` answers 200; fail with the processes' output if one exits or
+    the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.process.poll() is not None for p in processes):
+            break
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    logs = "\n".join(f"--- {p.log.name}\n{p.output()[-3000:]}" for p in processes)
+    pytest.fail(f"the API at {base_url} was not ready within {timeout} s:\n{logs}")
