@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gir_core.errors import (
     ContractError,
+    DeviceUnavailableError,
     ModelCrashError,
     ModelError,
     ModelFormatError,
@@ -23,6 +24,7 @@ ERRORS: dict[str, type[ModelError]] = {
         ModelFormatError,
         SandboxLimitError,
         SandboxViolationError,
+        DeviceUnavailableError,
     )
 }
 _MEMORY_HINTS = ("can't allocate memory", "bad_alloc", "failed to allocate", "out of memory")
