@@ -48,17 +48,14 @@ class RunOptions:
 def load_runner(data: bytes, options: RunOptions, fmt: ModelFormat | None = None) -> Runner:
     """Load model bytes with the runner for their (sniffed) format."""
     kind = fmt or sniff(data)
+    threads, device, cap = options.threads, options.device, options.gpu_memory_mb
     if kind == "onnx":
         from gir_core.runners.onnx_runner import OnnxRunner
 
-        return OnnxRunner(
-            data, threads=options.threads, device=options.device, gpu_memory_mb=options.gpu_memory_mb
-        )
+        return OnnxRunner(data, threads=threads, device=device, gpu_memory_mb=cap)
     from gir_core.runners.torch_runner import TorchScriptRunner
 
-    return TorchScriptRunner(
-        data, threads=options.threads, device=options.device, gpu_memory_mb=options.gpu_memory_mb
-    )
+    return TorchScriptRunner(data, threads=threads, device=device, gpu_memory_mb=cap)
 
 
 def restore(runner: Runner, image: NDArray[np.float32], options: RunOptions) -> NDArray[np.float32]:

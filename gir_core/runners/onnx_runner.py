@@ -63,9 +63,7 @@ def _all_tensors(graph: Any) -> list[Any]:
 class OnnxRunner:
     """One onnxruntime session with the contract's single input and output."""
 
-    def __init__(
-        self, data: bytes, *, threads: int, device: str, gpu_memory_mb: int = 0
-    ) -> None:
+    def __init__(self, data: bytes, *, threads: int, device: str, gpu_memory_mb: int = 0) -> None:
         import onnxruntime as ort
 
         model = static_checks(data)

@@ -15,9 +15,7 @@ from gir_core.runners.device import resolve_torch_device, torch_memory_fraction
 class TorchScriptRunner:
     """One TorchScript module in eval mode under ``torch.inference_mode``."""
 
-    def __init__(
-        self, data: bytes, *, threads: int, device: str, gpu_memory_mb: int = 0
-    ) -> None:
+    def __init__(self, data: bytes, *, threads: int, device: str, gpu_memory_mb: int = 0) -> None:
         import torch
 
         torch.set_num_threads(threads)
