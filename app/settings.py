@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     sandbox_image_s: float = Field(default=120.0, gt=0)
     sandbox_total_s: float = Field(default=6 * 3600.0, gt=0)
     sandbox_threads: int = Field(default=2, ge=1)
+    # Per-model GPU memory cap (MiB; 0 = the whole card): torch's memory fraction, ORT's limit.
+    sandbox_gpu_memory_mb: int = Field(default=32768, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     heartbeat_s: float = Field(default=30.0, gt=0)

@@ -62,3 +62,14 @@ class ModelCrashError(ModelError):
     """The model's process died or raised an error while running."""
 
     code = "crash"
+
+
+class DeviceUnavailableError(ModelError):
+    """CUDA was asked for but cannot be used here; the message says why and what to install.
+
+    A :class:`ModelError` only so that it crosses the sandbox's error frame with its own code;
+    it is the host's fault, not the model's, and the worker treats it as an infrastructure
+    failure (the operator's log, a retry), never as the owner's.
+    """
+
+    code = "device"

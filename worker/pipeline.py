@@ -74,6 +74,7 @@ def sandbox_setup(
         tile=tile,
         device=settings.device,
         threads=settings.sandbox_threads,
+        gpu_memory_mb=settings.sandbox_gpu_memory_mb,
     )
     limits = SandboxLimits(
         memory_mb=settings.sandbox_memory_mb,

@@ -31,9 +31,17 @@ def identity_model() -> bytes:
 
 
 def sandbox_protections() -> tuple[dict[str, str], dict[str, str]]:
-    """Start a sandbox as the worker would for a submission; (active, missing) protections."""
+    """Start a sandbox as the worker would for a submission; (active, missing) protections.
+
+    The device the model actually ran on is logged too: with ``GIR_DEVICE=cuda`` on a host
+    whose runtimes cannot reach the GPU, the load itself fails with a sentence saying why.
+    """
     options, limits = sandbox_setup(total_seconds=SELF_CHECK_SECONDS)
     with SandboxedModel(identity_model(), options, limits) as sandbox:
+        info = sandbox.info
+        if info is not None:
+            log.info("sandbox self-check on %s: models run on %s (%s)", HOST, info.device,
+                     info.provider or "unknown runtime")  # fmt: skip
         return dict(sandbox.protections), dict(sandbox.missing)
 
 

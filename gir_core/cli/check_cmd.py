@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from gir_core.contract import CheckReport, check_model
-from gir_core.errors import GirError, ModelError
+from gir_core.errors import DeviceUnavailableError, GirError, ModelError
 from gir_core.runners import RunOptions
 
 EXIT_REJECTED = 1
@@ -31,7 +31,7 @@ def describe(report: CheckReport) -> str:
         f"sha256      : {report.sha256}",
         f"size        : {report.size_bytes / 2**20:.2f} MiB, {info.parameters:,} parameters",
         f"input size  : {fixed}; probes {', '.join(f'{w}×{h}' for h, w in report.probes)} OK",
-        f"device      : {info.device}",
+        f"device      : {info.device}" + (f" ({info.provider})" if info.provider else ""),
         f"time        : {report.seconds_per_megapixel:.3f} s per megapixel (estimate)",
         "sandbox     :",
         *(f"  active    {name}: {detail}" for name, detail in report.protections.items()),
@@ -54,6 +54,9 @@ def check(
         raise typer.Exit(EXIT_BAD_INPUT)
     try:
         report = check_model(model, RunOptions(size_multiple, tile, device=device))
+    except DeviceUnavailableError as error:  # the machine's fault, not the model's
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except ModelError as error:
         typer.echo(f"rejected: {error}", err=True)
         raise typer.Exit(EXIT_REJECTED) from None

@@ -22,13 +22,17 @@ __all__ = ["ModelInfo", "RunOptions", "Runner", "load_runner", "restore", "sniff
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to feed the model: declared size multiple, tile size, overlap, device, threads."""
+    """How to feed the model: size multiple, tile size, overlap, device, threads, GPU memory cap.
+
+    ``gpu_memory_mb`` caps the model's GPU memory (0: no cap); it only matters on a GPU.
+    """
 
     size_multiple: int = 1
     tile: int | None = None
     overlap: int = 16
     device: str = "auto"
     threads: int = 1
+    gpu_memory_mb: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.size_multiple <= 256:
@@ -37,18 +41,21 @@ class RunOptions:
             raise ParameterError(f"tile size must lie in 16..4096, got {self.tile}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ParameterError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.gpu_memory_mb < 0:
+            raise ParameterError(f"GPU memory cap must be ≥ 0 MiB, got {self.gpu_memory_mb}")
 
 
 def load_runner(data: bytes, options: RunOptions, fmt: ModelFormat | None = None) -> Runner:
     """Load model bytes with the runner for their (sniffed) format."""
     kind = fmt or sniff(data)
+    threads, device, cap = options.threads, options.device, options.gpu_memory_mb
     if kind == "onnx":
         from gir_core.runners.onnx_runner import OnnxRunner
 
-        return OnnxRunner(data, threads=options.threads, device=options.device)
+        return OnnxRunner(data, threads=threads, device=device, gpu_memory_mb=cap)
     from gir_core.runners.torch_runner import TorchScriptRunner
 
-    return TorchScriptRunner(data, threads=options.threads, device=options.device)
+    return TorchScriptRunner(data, threads=threads, device=device, gpu_memory_mb=cap)
 
 
 def restore(runner: Runner, image: NDArray[np.float32], options: RunOptions) -> NDArray[np.float32]:

@@ -11,13 +11,18 @@ from numpy.typing import NDArray
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Format, parameter count, fixed input size (if any), float16-ness and device."""
+    """Format, parameter count, fixed input size (if any), float16-ness, device and provider.
+
+    ``device`` is where the model really runs (checked, not requested); ``provider`` names the
+    runtime that ran it (e.g. ``CUDAExecutionProvider``), for ``gir check`` and the worker log.
+    """
 
     format: str
     parameters: int
     fixed_size: tuple[int, int] | None
     half: bool
     device: str
+    provider: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict (the child sends it to the parent)."""
@@ -33,6 +38,7 @@ class ModelInfo:
             fixed_size=(int(fixed[0]), int(fixed[1])) if fixed else None,
             half=bool(data["half"]),
             device=str(data["device"]),
+            provider=str(data.get("provider", "")),
         )
 
 

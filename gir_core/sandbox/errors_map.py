@@ -19,6 +19,7 @@ import re
 
 from gir_core.errors import (
     ContractError,
+    DeviceUnavailableError,
     ModelCrashError,
     ModelError,
     ModelFormatError,
@@ -34,6 +35,7 @@ ERRORS: dict[str, type[ModelError]] = {
         ModelFormatError,
         SandboxLimitError,
         SandboxViolationError,
+        DeviceUnavailableError,
     )
 }
 _MEMORY_HINTS = ("can't allocate memory", "bad_alloc", "failed to allocate", "out of memory")
