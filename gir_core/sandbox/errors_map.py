@@ -107,6 +107,10 @@ SCORING_SENTENCES: dict[str, str] = {
     ),
     ContractError.code: "the model broke the input/output contract on a scoring input",
     ModelFormatError.code: "the model could not be loaded for scoring",
+    DeviceUnavailableError.code: (
+        "the worker could not run the model on the device it is configured for (a problem of the "
+        "worker, not of the model; an operator can see the details)"
+    ),
 }
 """The owner's sentence per ``reason`` (else per ``code``) once a model has seen hidden inputs."""
 

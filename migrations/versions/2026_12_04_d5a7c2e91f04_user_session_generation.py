@@ -1,7 +1,7 @@
 """users: session generation (sign-out ends the session on the server)
 
 Revision ID: d5a7c2e91f04
-Revises: c3e8f1a90b27
+Revises: d5a7c2e9f410
 Create Date: 2026-12-04 05:00:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d5a7c2e91f04"
-down_revision: str | None = "c3e8f1a90b27"
+down_revision: str | None = "d5a7c2e9f410"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """submissions: task results stored at the latest start; deaths after progress are not charged
 
 Revision ID: d5a7c2e9f410
-Revises: c3e8f1a90b27
+Revises: a61f3c9d2e57
 Create Date: 2026-12-04 05:20:00.000000
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "d5a7c2e9f410"
-down_revision: str | None = "c3e8f1a90b27"
+down_revision: str | None = "a61f3c9d2e57"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
