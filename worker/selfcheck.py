@@ -40,7 +40,7 @@ def sandbox_protections() -> tuple[dict[str, str], dict[str, str]]:
     with SandboxedModel(identity_model(), options, limits) as sandbox:
         info = sandbox.info
         if info is not None:
-            log.info("sandbox self-check on %s: models run on %s (%s)", HOST, info.device,
+            log.info("models on %s run on %s (%s)", HOST, info.device,
                      info.provider or "unknown runtime")  # fmt: skip
         return dict(sandbox.protections), dict(sandbox.missing)
 

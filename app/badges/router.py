@@ -14,7 +14,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.badges import service
 from app.badges.svg import BadgeValues, render
-from app.deps import SessionDep
+from app.db import DB_INT_MAX
+from app.deps import RowId, SessionDep
 from app.submissions.schemas import ErrorRead
 
 router = APIRouter(tags=["badges"])
@@ -48,7 +49,7 @@ def _svg(request: Request, values: BadgeValues) -> Response:
     summary="Badge of a submission",
     responses=_RESPONSES,
 )
-def submission_badge(submission_id: int, request: Request, session: SessionDep) -> Response:
+def submission_badge(submission_id: RowId, request: Request, session: SessionDep) -> Response:
     """An SVG badge "GIR | AR 0.42 · ER 0.10" of a public scored submission (404 otherwise)."""
     return _svg(request, service.submission_badge(session=session, submission_id=submission_id))
 
@@ -61,7 +62,9 @@ def submission_badge(submission_id: int, request: Request, session: SessionDep) 
 )
 def model_badge(
     name: str,
-    owner: Annotated[int, Query(ge=1, description="The owner's user id (`owner.id` in the API).")],
+    owner: Annotated[
+        int, Query(ge=1, le=DB_INT_MAX, description="The owner's user id (`owner.id` in the API).")
+    ],
     request: Request,
     session: SessionDep,
 ) -> Response:

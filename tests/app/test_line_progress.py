@@ -14,7 +14,7 @@ from app.benchmarks.progress import (
     progress_key,
     read_progress,
 )
-from app.storage import LocalStorage
+from app.storage.local import LocalStorage
 
 
 def test_checkpoints_live_in_storage_until_the_line_is_stored(tmp_path: Path) -> None:

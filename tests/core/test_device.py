@@ -73,7 +73,7 @@ def test_torch_device_and_memory_fraction() -> None:
 
 
 def test_the_device_error_crosses_the_sandbox_protocol_with_its_own_code() -> None:
-    code, message = classify(DeviceUnavailableError("no GPU here"))
+    code, message, _reason = classify(DeviceUnavailableError("no GPU here"))
     assert (code, message) == ("device", "no GPU here")
     assert isinstance(to_exception(code, message), DeviceUnavailableError)
 
