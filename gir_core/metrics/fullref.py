@@ -44,8 +44,8 @@ PSNR_EPS = 1e-8
 PSNR_MAX = 80.0
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
-_C1 = (0.01 * 255.0) ** 2
-_C2 = (0.03 * 255.0) ** 2
+SSIM_C1 = (0.01 * 255.0) ** 2
+SSIM_C2 = (0.03 * 255.0) ** 2
 
 
 def _gaussian_1d(size: int, sigma: float) -> NDArray[np.float64]:
@@ -54,7 +54,7 @@ def _gaussian_1d(size: int, sigma: float) -> NDArray[np.float64]:
     return np.asarray(weights / weights.sum(), dtype=np.float64)
 
 
-_WINDOW = _gaussian_1d(SSIM_WINDOW, SSIM_SIGMA)
+SSIM_KERNEL = _gaussian_1d(SSIM_WINDOW, SSIM_SIGMA)
 
 
 def _mean_square(diff: NDArray[np.float32]) -> float:
@@ -123,7 +123,8 @@ def _valid_blur(plane: NDArray[np.float64]) -> NDArray[np.float64]:
     because the border is cropped away.
     """
     half = SSIM_WINDOW // 2
-    full = cv2.sepFilter2D(plane, cv2.CV_64F, _WINDOW, _WINDOW, borderType=cv2.BORDER_CONSTANT)
+    kernel = SSIM_KERNEL
+    full = cv2.sepFilter2D(plane, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
     return np.asarray(full[half:-half, half:-half], dtype=np.float64)
 
 
@@ -139,13 +140,13 @@ def _ssim_plane(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
     var_x += _valid_blur(y * y) - mu_yy  # var_x + var_y
     cov_xy = _valid_blur(x * y) - mu_xy
     cov_xy *= 2.0
-    cov_xy += _C2
-    var_x += _C2
+    cov_xy += SSIM_C2
+    var_x += SSIM_C2
     contrast_structure = np.maximum(np.divide(cov_xy, var_x, out=cov_xy), 0.0, out=cov_xy)
     mu_xy *= 2.0
-    mu_xy += _C1
+    mu_xy += SSIM_C1
     mu_xx += mu_yy
-    mu_xx += _C1
+    mu_xx += SSIM_C1
     luminance = np.divide(mu_xy, mu_xx, out=mu_xy)
     return float(np.mean(np.multiply(luminance, contrast_structure, out=luminance)))
 

@@ -28,11 +28,10 @@ import torch
 from torch import Tensor
 
 from gir_core.errors import ImageError, ParameterError
-from gir_core.metrics.fullref import PSNR_EPS, SSIM_SIGMA, SSIM_WINDOW
+from gir_core.metrics._images import LUMA
+from gir_core.metrics.fullref import PSNR_EPS, SSIM_C1, SSIM_C2, SSIM_KERNEL, SSIM_WINDOW
 
-_C1 = (0.01 * 255.0) ** 2
-_C2 = (0.03 * 255.0) ** 2
-_LUMA = (0.299, 0.587, 0.114)
+_LUMA = tuple(float(weight) for weight in LUMA)  # the float32 weights the NumPy luma uses
 
 
 def _check(image: Tensor, reference: Tensor, crop_border: int, min_size: int) -> None:
@@ -83,10 +82,8 @@ def psnr_y(image: Tensor, reference: Tensor, *, crop_border: int = 0) -> Tensor:
 
 
 def _window(device: torch.device) -> Tensor:
-    offsets = torch.arange(SSIM_WINDOW, dtype=torch.float64, device=device)
-    offsets = offsets - (SSIM_WINDOW - 1) / 2.0
-    weights = torch.exp(-(offsets**2) / (2.0 * SSIM_SIGMA * SSIM_SIGMA))
-    return weights / weights.sum()
+    """The NumPy metrics' own 1-D Gaussian (float64), on ``device``."""
+    return torch.from_numpy(SSIM_KERNEL).to(device)
 
 
 def _valid_blur(planes: Tensor, window: Tensor) -> Tensor:
@@ -106,8 +103,8 @@ def _ssim_levels(x: Tensor, y: Tensor) -> Tensor:
     var_x = _valid_blur(x * x, window) - mu_xx
     var_y = _valid_blur(y * y, window) - mu_yy
     cov_xy = _valid_blur(x * y, window) - mu_xy
-    contrast_structure = torch.clamp((2.0 * cov_xy + _C2) / (var_x + var_y + _C2), min=0.0)
-    luminance = (2.0 * mu_xy + _C1) / (mu_xx + mu_yy + _C1)
+    contrast_structure = torch.clamp((2.0 * cov_xy + SSIM_C2) / (var_x + var_y + SSIM_C2), min=0.0)
+    luminance = (2.0 * mu_xy + SSIM_C1) / (mu_xx + mu_yy + SSIM_C1)
     return (luminance * contrast_structure).mean(dim=(1, 2, 3))
 
 
