@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -81,7 +82,8 @@ def eval_model(
         results: list[TaskResult] = []
         with (
             SandboxedModel(model, options) as sandbox,
-            typer.progressbar(length=len(selected), label="scoring", file=None) as bar,
+            # stderr: stdout carries only the results (``--json`` output must parse as it is).
+            typer.progressbar(length=len(selected), label="scoring", file=sys.stderr) as bar,
         ):
             for result in score(sandbox, bench, progress=lambda *_: bar.update(1)):
                 if not isinstance(result, RealWorldResult):

@@ -79,14 +79,14 @@ def test_eval_scores_public_tasks_and_computes_ar_er(
     args += ["--tasks", str(task), "--lines", str(lines), "--cache", str(tmp_path / "c"), "--json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output[result.output.index("{") :])
+    payload = json.loads(result.stdout)  # progress goes to stderr: stdout is pure JSON
     assert payload["tasks"][0]["task"] == task.id
     assert payload["tasks"][0]["psnr"] == pytest.approx(expected, abs=1e-9)
     assert (payload["ar"], payload["er"]) == (1.0, 0.0)
     assert payload["metric_convention"] == "rgb,crop=4,8bit"
     legacy = runner.invoke(app, [*args, "--convention", "rgb,crop=0,8bit"])
     assert legacy.exit_code == 0, legacy.output
-    again = json.loads(legacy.output[legacy.output.index("{") :])
+    again = json.loads(legacy.stdout)
     assert again["tasks"][0]["psnr"] == pytest.approx(mean_psnr(0), abs=1e-9)
     assert abs(mean_psnr(0) - expected) > 1e-6
     table = runner.invoke(app, args[:-1])
