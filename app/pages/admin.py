@@ -22,6 +22,7 @@ from app.pages.account import sign_in_redirect
 from app.pages.templating import render
 from app.storage import get_storage
 from app.submissions import overview, pipeline
+from gir_core import generality
 from gir_core.line_quality import KINDS
 
 router = APIRouter(include_in_schema=False)
@@ -51,12 +52,19 @@ def admin_page(
         "versions": [VersionRead.of(v) for v in versions.list_versions(session=session)],
         "active": active.name if active is not None else None,
         "lines": lines,
-        "broken": [line.key for line in lines if line.excellence_psnr <= line.acceptance_psnr],
+        "broken": _broken(lines),
         "weak": {line.key: "; ".join(line.line_marks) for line in lines if line.line_marks},
         "training": _training(session),
         "done": done[:200],
     }
     return render(request, "admin.html", context, viewer=viewer)
+
+
+def _broken(lines: list[TaskRead]) -> list[str]:
+    """Tasks whose lines give no score (:func:`gir_core.generality.broken_lines`), line order."""
+    return generality.broken_lines(
+        [generality.TaskLine(t.key, t.acceptance_psnr, t.excellence_psnr) for t in lines]
+    )
 
 
 def _training(session: Session) -> list[LineProgress]:

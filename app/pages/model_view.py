@@ -73,7 +73,7 @@ def task_bars(tasks: list[TaskResultRead]) -> list[charts.TaskBar]:
 
 
 def _drawn_score(task: TaskResultRead) -> float | None:
-    if task.excellence_psnr <= task.acceptance_psnr:
+    if task.line_broken:
         return None
     return BAND_DRAWN[task.band] if task.band is not None else task.score
 
@@ -115,27 +115,42 @@ def _number(value: object) -> float | None:
 
 @dataclass(frozen=True)
 class Passes:
-    """How many tasks pass each line, overall (the page's headline under the cards)."""
+    """How many tasks pass each line, overall (the page's headline under the cards), and how
+    many have broken lines (no marks: :func:`gir_core.generality.task_mark`)."""
 
     tasks: int
     acceptance: int
     excellence: int
+    broken: int = 0
 
 
 def passes(tasks: list[TaskResultRead]) -> Passes:
-    """Counts of tasks above each line."""
+    """Counts of the marks the results carry (a broken task is neither passed nor failed)."""
     return Passes(
         len(tasks),
-        sum(task.passed_acceptance for task in tasks),
-        sum(task.passed_excellence for task in tasks),
+        sum(task.passed_acceptance is True for task in tasks),
+        sum(task.passed_excellence is True for task in tasks),
+        sum(task.line_broken for task in tasks),
     )
 
 
 def pass_class(task: TaskResultRead) -> str:
-    """The colour of a task's row, like Table C.2: above excellence, above acceptance, below."""
+    """The colour of a task's row, like Table C.2: above excellence, above acceptance, below;
+    grey for broken lines."""
+    if task.line_broken:
+        return "broken"
     if task.passed_excellence:
         return "pass-exc"
     return "pass-acc" if task.passed_acceptance else "fail"
+
+
+def pass_text(task: TaskResultRead) -> tuple[str, str]:
+    """The Passes cell: its mark and the words a screen reader says for it."""
+    if task.line_broken:
+        return "line broken", ""
+    if task.passed_excellence:
+        return "✓✓", " above excellence"
+    return ("✓", " above acceptance") if task.passed_acceptance else ("✗", " below acceptance")
 
 
 def charts_for(submission: SubmissionRead, results: SubmissionResults) -> tuple[Markup, Markup]:

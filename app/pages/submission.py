@@ -45,6 +45,7 @@ def submission_page(
         "manages": service.manages(viewer, submission.owner.id),
         "passes": model_view.passes(found.tasks),
         "pass_class": model_view.pass_class,
+        "pass_text": model_view.pass_text,
         "task_chart": task_chart,
         "bias_chart": bias_chart,
         "has_bias": bool(model_view.bias_items(submission)),

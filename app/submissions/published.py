@@ -25,6 +25,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from gir_core.generality import TaskMark
+
 DECIMALS = 2
 RUNTIME_FIGURES = 2
 BANDS = (
@@ -51,22 +53,26 @@ def rounded(value: float | None) -> float | None:
     return round(value, DECIMALS)
 
 
-def band(score: float | None, *, passed_acceptance: bool, passed_excellence: bool) -> str:
+def band(mark: TaskMark) -> str | None:
     """The coarse band a hidden task's normalised score falls in (consistent with its passes).
 
-    Without a score (undefined lines) the band follows the pass marks alone.
+    None for broken lines: there is no score to band, and whether a task's lines are broken is
+    public already (its lines are), so saying nothing leaks nothing.
 
     Example:
-        >>> band(0.7, passed_acceptance=True, passed_excellence=False)
+        >>> from gir_core.generality import TaskLine, task_mark
+        >>> band(task_mark(TaskLine("1", 24.0, 27.0), 26.12))
         'midway to excellence'
+        >>> band(task_mark(TaskLine("1", 24.0, 24.0), 26.12)) is None
+        True
     """
-    if passed_excellence:
+    if mark.broken or mark.score is None:
+        return None
+    if mark.passed_excellence:
         return BANDS[-1][1]
-    if not passed_acceptance:
+    if not mark.passed_acceptance:
         return BANDS[0][1]
-    if score is None or not math.isfinite(score):
-        return BANDS[1][1]
-    return BANDS[2][1] if score >= BANDS[1][0] else BANDS[1][1]
+    return BANDS[2][1] if mark.score >= BANDS[1][0] else BANDS[1][1]
 
 
 def runtime_total(seconds: Iterable[float]) -> float | None:

@@ -27,22 +27,25 @@ from app.submissions.schemas import (
     TaskResultRead,
 )
 from app.submissions.service import manages, visible_submission
+from gir_core.generality import TaskLine, task_mark
 
 PUBLIC_KIND = "representative"
 LOG_MAX_BYTES = 2 << 20
 
 
 def _task_read(
-    row: TaskResultRow, line: VersionTask, task: TaskDef, *, owner: bool
+    row: TaskResultRow, version_task: VersionTask, task: TaskDef, *, owner: bool
 ) -> TaskResultRead:
     """One task as ``owner`` (the submission's owner or an administrator) or anyone else sees it.
 
-    Public tasks are shown in full. A hidden task's numbers are a channel its model controls, so
-    they are coarsened (:mod:`app.submissions.published`): per-image values and runtime for
-    nobody, the means to 2 decimals for the owner, pass marks and a band for everyone else.
-    Passes are decided on the stored full-precision mean, like AR.
+    Passes, score and "line broken" are :func:`gir_core.generality.task_mark`'s, never derived
+    here. Public tasks are shown in full. A hidden task's numbers are a channel its model
+    controls, so they are coarsened (:mod:`app.submissions.published`): per-image values and
+    runtime for nobody, the means to 2 decimals for the owner, pass marks and a band for everyone
+    else. Passes are decided on the stored full-precision mean, like AR.
     """
-    accept, excel = line.acceptance_psnr, line.excellence_psnr
+    line = TaskLine(task.key, version_task.acceptance_psnr, version_task.excellence_psnr)
+    mark = task_mark(line, row.mean_psnr)
     full = TaskResultRead(
         key=task.key,
         kind=task.kind,
@@ -53,11 +56,12 @@ def _task_read(
         psnr=row.psnr,
         ssim=row.ssim,
         seconds=row.seconds,
-        acceptance_psnr=accept,
-        excellence_psnr=excel,
-        passed_acceptance=row.mean_psnr > accept,
-        passed_excellence=row.mean_psnr > excel,
-        score=(row.mean_psnr - accept) / (excel - accept) if excel != accept else None,
+        acceptance_psnr=line.acceptance,
+        excellence_psnr=line.excellence,
+        line_broken=mark.broken,
+        passed_acceptance=mark.passed_acceptance,
+        passed_excellence=mark.passed_excellence,
+        score=mark.score,
     )
     if task.kind == PUBLIC_KIND:
         return full
@@ -65,13 +69,11 @@ def _task_read(
     if owner:
         # The score from the rounded PSNR: rounded on its own grid it would refine the PSNR.
         psnr = published.rounded(row.mean_psnr)
-        score = None if full.score is None or psnr is None else (psnr - accept) / (excel - accept)
+        score = None if psnr is None else task_mark(line, psnr).score
         hidden |= {"mean_psnr": psnr, "mean_ssim": published.rounded(row.mean_ssim)}
         return full.model_copy(update=hidden | {"score": published.rounded(score)})
-    passes = {"passed_acceptance": full.passed_acceptance}
-    passes |= {"passed_excellence": full.passed_excellence}
     hidden |= {"mean_psnr": None, "mean_ssim": None, "score": None}
-    return full.model_copy(update=hidden | {"band": published.band(full.score, **passes)})
+    return full.model_copy(update=hidden | {"band": published.band(mark)})
 
 
 def submission_results(

@@ -215,16 +215,25 @@ class TaskResultRead(BaseModel):
     )
     acceptance_psnr: float
     excellence_psnr: float
-    passed_acceptance: bool = Field(description="mean PSNR strictly above the acceptance line.")
-    passed_excellence: bool = Field(description="mean PSNR strictly above the excellence line.")
+    line_broken: bool = Field(
+        description="The excellence line is not above the acceptance line (equal or reversed): "
+        "the task has no score and no pass marks (gir_core.generality.task_mark)."
+    )
+    passed_acceptance: bool | None = Field(
+        description="mean PSNR strictly above the acceptance line; null when `line_broken`."
+    )
+    passed_excellence: bool | None = Field(
+        description="mean PSNR strictly above the excellence line; null when `line_broken`."
+    )
     score: float | None = Field(
-        description="(psnr − acc) / (exc − acc): 0 acc., 1 exc.; hidden tasks: 2 decimals for "
-        "the owner, null for everyone else."
+        description="(psnr − acc) / (exc − acc): 0 acc., 1 exc.; null when `line_broken`; hidden "
+        "tasks: 2 decimals for the owner, null for everyone else."
     )
     band: str | None = Field(
         default=None,
         description="Hidden tasks seen by anyone but the owner: the band of `score` "
-        "(below acceptance, acceptance to midway, midway to excellence, above excellence).",
+        "(below acceptance, acceptance to midway, midway to excellence, above excellence); "
+        "null when `line_broken`.",
     )
 
 

@@ -16,7 +16,7 @@ from gir_core.client.api import Json
 MISSING = "–"
 TASK_COLUMNS = (
     "key", "kind", "order", "spec", "mean_psnr", "mean_ssim", "acceptance_psnr",
-    "excellence_psnr", "passed_acceptance", "passed_excellence", "score",
+    "excellence_psnr", "passed_acceptance", "passed_excellence", "score", "line_broken",
 )  # fmt: skip
 
 
@@ -102,6 +102,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 
 def _mark(task: Json) -> str:
+    if task.get("line_broken"):
+        return "line broken"  # the service gives such a task no marks and no score
     if task.get("passed_excellence"):
         return "exc"
     return "acc" if task.get("passed_acceptance") else "-"

@@ -136,7 +136,17 @@ def test_results_list_public_tasks_only() -> None:
     assert text[2] == "(+ 1 hidden tasks, counted in the summary only)"
     rows = results_csv(results).splitlines()
     assert len(rows) == 2
-    assert rows[1] == "1,representative,1,noise(sigma=20),30.123,0.91,29.0,31.0,True,False,0.56"
+    assert rows[1] == "1,representative,1,noise(sigma=20),30.123,0.91,29.0,31.0,True,False,0.56,"
+
+
+def test_results_say_line_broken_without_marks() -> None:
+    """A task whose lines are broken has null marks and score (gir_core.generality.task_mark)."""
+    task = {"key": "4", "order": 1, "spec": "blur(sigma=1)", "mean_psnr": 27.5,
+            "acceptance_psnr": 28.0, "excellence_psnr": 27.0, "line_broken": True,
+            "passed_acceptance": None, "passed_excellence": None, "score": None}  # fmt: skip
+    row = results_text({"tasks": [task]}).splitlines()[1]
+    assert row.split()[-3:] == ["line", "broken", "blur(sigma=1)"]
+    assert results_csv({"tasks": [task]}).splitlines()[1].endswith(",27.0,,,,True")
 
 
 def _response(status: int, body: object = None, **headers: str) -> httpx.Response:

@@ -48,8 +48,8 @@ class TaskBar:
     psnr: float | None
     acceptance: float | None
     excellence: float | None
-    passed_acceptance: bool
-    passed_excellence: bool
+    passed_acceptance: bool | None  # None: broken lines (gir_core.generality.task_mark)
+    passed_excellence: bool | None
     band: str | None = None  # a hidden task seen by others: only its band is published
 
 
