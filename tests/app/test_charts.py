@@ -291,6 +291,16 @@ def test_task_bias_tips() -> None:
     ]
 
 
+def test_task_bias_tip_of_a_task_with_broken_lines_says_so() -> None:
+    broken = TaskBar(key="7", order=1, score=None, spec="spec 7", psnr=27.31, acceptance=28.0,
+                     excellence=26.0, passed_acceptance=None, passed_excellence=None)  # fmt: skip
+    tip = marks(parse(task_bias([broken])), "bar")[0].get("data-tip")
+    assert tip == (
+        "task 7 (k=1)\nspec 7\nPSNR 27.31 dB\nacceptance 28.00 · excellence 26.00\n"
+        "line broken: excellence not above acceptance, so no s"
+    )
+
+
 def test_task_bias_clips_extreme_scores_and_says_so() -> None:
     root = parse(task_bias([task("1", 1, -7.2), task("2", 1, 0.5, acc=True)]))
     low, _ = marks(root, "bar")

@@ -132,6 +132,8 @@ def _task_tip(bar: TaskBar) -> str:
         lines = "lines undefined"
     if bar.band is not None:
         score = f"s: {bar.band} (hidden task: only its band is published)"
+    elif bar.passed_acceptance is None:  # gir_core.generality.task_mark: broken lines
+        score = "line broken: excellence not above acceptance, so no s"
     elif bar.score is None or not finite(bar.score):
         score = "s undefined"
     else:
