@@ -9,13 +9,13 @@ Why not ``service_env``/``live_db`` from ``tests/app/conftest.py``: pytest shows
 fixtures only below its folder; importing them here would make a second session fixture that
 drops and recreates the same database under the API tests running in the same xdist worker.
 What the browser tests need too (the benchmark, model files, child processes) lives in
-``tests/support/stack.py``.
+``tests/support/stack.py``; where PostgreSQL and Redis are, and each process's database names,
+in ``tests/support/services.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,21 +28,23 @@ from app import db as app_db
 from app.auth.models import User
 from app.models import Base
 from app.submissions.models import Submission
+from tests.support.services import (
+    clear_caches,
+    create_database,
+    database_name,
+    drop_database,
+    service_settings,
+)
 from tests.support.stack import (
-    REDIS,
     Bench,
     ServiceProcess,
     build_bench,
     celery_worker_args,
-    clear_caches,
-    create_database,
-    drop_database,
     onnx_model,
     slow_model,
     start_process,
     store,
     wait_for,
-    worker_index,
     write_demo_pngs,
 )
 
@@ -63,7 +65,7 @@ __all__ = [
 @pytest.fixture(scope="session")
 def worker_db(worker_id: str) -> Iterator[str]:
     """An empty database of this test process's own, migrated by Alembic, dropped afterwards."""
-    name = f"gir_worker_test_{worker_index(worker_id)}_{os.getpid()}"
+    name = database_name("worker", worker_id)
     yield create_database(name)
     drop_database(name)
 
@@ -80,11 +82,7 @@ def worker_env(
 ) -> Iterator[dict[str, str]]:
     """Settings for this test and its worker processes; committed rows are removed afterwards."""
     env = {
-        "GIR_ENVIRONMENT": "test",
-        "GIR_SECRET_KEY": "test-secret-key-not-for-production",
-        "GIR_DATABASE_URL": worker_db,
-        "GIR_BROKER_URL": f"{REDIS}/{15 - worker_index(worker_id)}",
-        "GIR_STORAGE_DIR": str(worker_storage),
+        **service_settings("worker", worker_id, worker_db, worker_storage),
         "GIR_DEVICE": "cpu",
         "GIR_SANDBOX_THREADS": "1",
         "GIR_HEARTBEAT_S": "0.5",
