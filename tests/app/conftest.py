@@ -1,8 +1,12 @@
 """Service test fixtures: a real PostgreSQL database per xdist worker, migrated by Alembic,
 per-test isolation by savepoint, a real Redis broker database, and row factories.
 
-Tests that need committed data (a real Celery worker reads it from another process) use the
-``live_db`` fixture instead, which truncates every table afterwards.
+Two ways to write rows (``tests/support/factories.py`` says more):
+
+- ``session`` and ``rows`` (flush): one connection inside a transaction rolled back after the
+  test; the API under ``client`` uses that same session. The default.
+- ``live_db`` and ``live_rows`` (commit): for tests where another connection or process reads
+  the rows (``live_server``, threads with their own sessions); every table is emptied afterwards.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from tests.support.factories import Rows
 from tests.support.services import (
     create_database,
     database_name,
@@ -96,6 +101,12 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def rows(session: Session) -> Rows:
+    """Users, tokens and submissions flushed into the test's rolled-back ``session``."""
+    return Rows(session)
+
+
+@pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
     """The API with every request using the test's session."""
     from app.db import session_scope
@@ -116,6 +127,25 @@ def live_db(engine: Engine) -> Iterator[Engine]:
     names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def live_rows(live_db: Engine) -> Iterator[Rows]:
+    """Users, tokens and submissions committed at once (other connections see them)."""
+    from app.db import new_session
+
+    with new_session() as committing:
+        yield Rows(committing, commit=True)
+
+
+@pytest.fixture
+def broker(service_env: dict[str, str]) -> Iterator[redis.Redis]:
+    """The test's Redis broker database, emptied before and after: the jobs the API enqueued
+    (nothing consumes them in these tests) are there to read, and none outlives the test."""
+    connection = redis.Redis.from_url(service_env["GIR_BROKER_URL"])
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
 
 
 @pytest.fixture
