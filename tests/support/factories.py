@@ -73,10 +73,14 @@ class Rows:
         self._save(user)
         return user
 
-    def token(self, user: User, name: str = "ci") -> Headers:
-        """A real API token of ``user`` (minted by the service), as request headers."""
+    def token_secret(self, user: User, name: str = "ci") -> str:
+        """A real API token of ``user``, minted by the service: its secret."""
         _, secret = create_token(session=self.session, user=user, name=name)
-        return bearer(secret)
+        return secret
+
+    def token(self, user: User, name: str = "ci") -> Headers:
+        """A real API token of ``user``, minted by the service, as request headers."""
+        return bearer(self.token_secret(user, name))
 
     def user_with_token(
         self, name: str = "user", *, admin: bool = False, password: str | None = None
