@@ -83,10 +83,15 @@ class Rows:
         return bearer(self.token_secret(user, name))
 
     def user_with_token(
-        self, name: str = "user", *, admin: bool = False, password: str | None = None
+        self,
+        name: str = "user",
+        *,
+        admin: bool = False,
+        password: str | None = None,
+        email: str | None = None,
     ) -> tuple[User, Headers]:
         """:meth:`user` and a :meth:`token` for it."""
-        user = self.user(name, admin=admin, password=password)
+        user = self.user(name, admin=admin, password=password, email=email)
         return user, self.token(user)
 
     def submission(self, owner: User, **fields: Any) -> Submission:

@@ -28,6 +28,7 @@ from app import db as app_db
 from app.auth.models import User
 from app.models import Base
 from app.submissions.models import Submission
+from tests.support.factories import Rows
 from tests.support.services import (
     clear_caches,
     create_database,
@@ -51,6 +52,7 @@ from tests.support.stack import (
 # What the worker tests import from here.
 WorkerProcess = ServiceProcess
 __all__ = [
+    "OWNER_EMAIL",
     "Bench",
     "WorkerProcess",
     "add_submission",
@@ -116,6 +118,12 @@ def db(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture
+def rows(db: Session) -> Rows:
+    """Users, tokens and submissions committed through ``db`` (worker processes read them)."""
+    return Rows(db, commit=True)
+
+
 # -- the benchmark ------------------------------------------------------------------------------
 
 
@@ -133,23 +141,24 @@ def bench(db: Session, demo_pngs: tuple[list[Path], list[Path]]) -> Bench:
 
 # -- submissions --------------------------------------------------------------------------------
 
+OWNER_EMAIL = "owner@example.org"  # who owns what add_submission makes
+
 
 def add_submission(
     db: Session, name: str, data: bytes, fmt: str = "onnx", *, validated: bool = False
 ) -> int:
-    """A committed queued submission with its model file in storage; returns its id."""
-    owner = db.scalar(select(User).filter_by(email="owner@example.org"))
+    """A committed queued submission of ``owner@example.org`` (made on first use) with its model
+    file in storage; returns its id."""
+    committed = Rows(db, commit=True)
+    owner = db.scalar(select(User).filter_by(email=OWNER_EMAIL))
     if owner is None:
-        owner = User(email="owner@example.org", name="owner", password_hash="-")
-        db.add(owner)
+        owner = committed.user("owner", email=OWNER_EMAIL)
     digest = hashlib.sha256(data).hexdigest()
-    submission = Submission(
-        owner=owner, name=name, format=fmt, sha256=digest, size_bytes=len(data),
+    submission = committed.submission(
+        owner, name=name, format=fmt, sha256=digest, size_bytes=len(data),
         storage_key=store(data, f"models/{digest}"), status="queued",
         parameters=0 if validated else None, seconds_per_mp=0.1 if validated else None,
     )  # fmt: skip
-    db.add(submission)
-    db.commit()
     return submission.id
 
 
