@@ -103,6 +103,11 @@ class World:
         ]
         session.add(self.version)
         session.flush()
+        extras: dict[str, dict[str, Any]] = {
+            "public": {},
+            "private": {"visibility": "private"},
+            "hidden": {"is_hidden": True},
+        }
         self.subs = {
             kind: rows.submission(
                 self.owner,
@@ -111,11 +116,7 @@ class World:
                 log_key=f"logs/test-{uuid.uuid4().hex}.txt",
                 **extra,
             )
-            for kind, extra in {
-                "public": {},
-                "private": {"visibility": "private"},
-                "hidden": {"is_hidden": True},
-            }.items()
+            for kind, extra in extras.items()
         }
         for row in self.subs.values():
             log = storage_dir / row.log_key

@@ -30,13 +30,8 @@ from app.storage.s3 import S3Storage, configure_bucket
 from app.submissions.models import Submission, TaskResultRow
 from tests.support.factories import Rows
 from tests.support.s3 import S3Server, free_port, s3_server
-from tests.support.stack import (
-    BIN,
-    Bench,
-    build_bench,
-    clear_caches,
-    start_process,
-)
+from tests.support.services import clear_caches
+from tests.support.stack import BIN, Bench, build_bench, start_process
 from tests.worker.conftest import (
     WorkerProcess,
     add_submission,
