@@ -43,19 +43,10 @@ def _entry(
     """A submission with a summary: ``scores`` = (AR, ER, mean PSNR)."""
     split = extra.pop("split", (None, None))
     niqe = extra.pop("niqe", None)
-    row = Submission(
-        owner_id=owner.id,
-        name=name,
-        format=extra.pop("format", "onnx"),
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=1,
-        storage_key="x",
-        status=extra.pop("status", "scored"),
-        benchmark_version_id=version.id,
-        **extra,
+    extra.setdefault("status", "scored")
+    row = Rows(session).submission(
+        owner, name=name, size_bytes=1, storage_key="x", benchmark_version_id=version.id, **extra
     )
-    session.add(row)
-    session.flush()
     ar, er, psnr = scores
     session.add(
         Summary(

@@ -39,18 +39,10 @@ def _version(session: Session, *, active: bool = True) -> BenchmarkVersion:
 
 
 def _scored(session: Session, owner: User, version: BenchmarkVersion, name: str, ar: float) -> int:
-    row = Submission(
-        owner_id=owner.id,
-        name=name,
-        format="onnx",
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=1,
-        storage_key="x",
-        status="scored",
+    row = Rows(session).submission(
+        owner, name=name, size_bytes=1, storage_key="x", status="scored",
         benchmark_version_id=version.id,
-    )
-    session.add(row)
-    session.flush()
+    )  # fmt: skip
     values = {"ar": ar, "er": ar / 2, "mean_psnr": 25.0, "mean_ssim": 0.8}
     values |= {"ar_low": 0.0, "ar_high": 1.0, "psnr_low": 24.0, "psnr_high": 26.0}
     session.add(Summary(submission_id=row.id, benchmark_version_id=version.id, **values))
