@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import onnx.helper as oh
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
-from onnx import TensorProto
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -34,6 +32,7 @@ from app.settings import get_settings
 from app.storage import get_storage, put_bytes
 from app.submissions.models import Submission
 from app.submissions.pipeline import log_key
+from tests.app.submissions_support import onnx_model
 from tests.support.factories import Rows
 
 VIEWERS = ("anonymous", "user", "other user", "admin")
@@ -261,19 +260,6 @@ def world(
 # --- requests ----------------------------------------------------------------------------------
 
 
-def onnx_model() -> bytes:
-    """A valid identity ONNX model with unique bytes (a repeated upload would be a 409)."""
-    io_type = [1, 3, None, None]
-    graph = oh.make_graph(
-        [oh.make_node("Identity", ["input"], ["output"])],
-        "g",
-        [oh.make_tensor_value_info("input", TensorProto.FLOAT, io_type)],
-        [oh.make_tensor_value_info("output", TensorProto.FLOAT, io_type)],
-    )
-    model = oh.make_model(graph, doc_string=uuid.uuid4().hex)
-    return bytes(model.SerializeToString())
-
-
 def _credentials(world: World, viewer: str, mode: Mode, unsafe: bool) -> dict[str, str]:
     if viewer == "anonymous":
         return {}
@@ -309,7 +295,9 @@ def _body(kind: str, world: World) -> dict[str, Any]:
         "token form": lambda: {"data": {"name": "ci"}},
         "upload": lambda: {
             "data": {"name": "RestoreNet"},
-            "files": {"file": ("model.onnx", onnx_model(), "application/octet-stream")},
+            "files": {
+                "file": ("model.onnx", onnx_model(uuid.uuid4().hex), "application/octet-stream")
+            },
         },
     }
     return bodies[kind]()
