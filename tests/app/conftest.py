@@ -1,19 +1,21 @@
 """Service test fixtures: a real PostgreSQL database per xdist worker, migrated by Alembic,
 per-test isolation by savepoint, a real Redis broker database, and row factories.
 
-Tests that need committed data (a real Celery worker reads it from another process) use the
-``live_db`` fixture instead, which truncates every table afterwards.
+Two ways to write rows (``tests/support/factories.py`` says more):
+
+- ``session`` and ``rows`` (flush): one connection inside a transaction rolled back after the
+  test; the API under ``client`` uses that same session. The default.
+- ``live_db`` and ``live_rows`` (commit): for tests where another connection or process reads
+  the rows (``live_server``, threads with their own sessions); every table is emptied afterwards.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 import uvicorn
@@ -21,12 +23,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-PG_ADMIN = os.environ.get("GIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS = os.environ.get("GIR_TEST_REDIS", "redis://127.0.0.1:6379")
-
-
-def _worker_index(worker_id: str) -> int:
-    return int(worker_id[2:]) if worker_id.startswith("gw") else 0
+from tests.support.factories import Rows
+from tests.support.services import (
+    create_database,
+    database_name,
+    drop_database,
+    pointed_at,
+    service_settings,
+)
 
 
 @pytest.fixture(scope="session")
@@ -34,47 +38,16 @@ def service_env(
     worker_id: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     """Point the settings at this worker's test database, Redis database and storage folder."""
-    index = _worker_index(worker_id)
-    name = f"gir_test_{index}_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
+    name = database_name("app", worker_id)
     storage = tmp_path_factory.mktemp("storage")
-    env = {
-        "GIR_ENVIRONMENT": "test",
-        "GIR_SECRET_KEY": "test-secret-key-not-for-production",
-        "GIR_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
-        "GIR_BROKER_URL": f"{REDIS}/{10 + index}",
-        "GIR_STORAGE_DIR": str(storage),
-    }
+    env = service_settings("app", worker_id, create_database(name, migrate=False), storage)
     redis.Redis.from_url(env["GIR_BROKER_URL"]).flushdb()
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    _clear_caches()
-    from app.migrate import upgrade
+    with pointed_at(env):
+        from app.migrate import upgrade
 
-    upgrade(env["GIR_DATABASE_URL"])
-    yield env
-    from app.db import get_engine
-
-    get_engine().dispose()
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    _clear_caches()
-
-
-def _clear_caches() -> None:
-    from app import db, queue, settings
-
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    db._factory.cache_clear()
-    queue.get_celery.cache_clear()
+        upgrade(env["GIR_DATABASE_URL"])
+        yield env
+    drop_database(name)
 
 
 @pytest.fixture(autouse=True)
@@ -128,6 +101,12 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def rows(session: Session) -> Rows:
+    """Users, tokens and submissions flushed into the test's rolled-back ``session``."""
+    return Rows(session)
+
+
+@pytest.fixture
 def client(session: Session) -> Iterator[TestClient]:
     """The API with every request using the test's session."""
     from app.db import session_scope
@@ -148,6 +127,25 @@ def live_db(engine: Engine) -> Iterator[Engine]:
     names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def live_rows(live_db: Engine) -> Iterator[Rows]:
+    """Users, tokens and submissions committed at once (other connections see them)."""
+    from app.db import new_session
+
+    with new_session() as committing:
+        yield Rows(committing, commit=True)
+
+
+@pytest.fixture
+def broker(service_env: dict[str, str]) -> Iterator[redis.Redis]:
+    """The test's Redis broker database, emptied before and after: the jobs the API enqueued
+    (nothing consumes them in these tests) are there to read, and none outlives the test."""
+    connection = redis.Redis.from_url(service_env["GIR_BROKER_URL"])
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ hidden specs are printed only with ``--show-hidden``."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from app.submissions.models import Submission
 from gir_core.demo import write_demo_images
 from gir_core.hidden import hidden_tasks
 from gir_core.tasks import DEGRADATION_VERSION
+from tests.support.factories import Rows
 
 runner = CliRunner()
 
@@ -287,30 +287,13 @@ def test_select_dry_run_adds_nothing(db: Session, demo_dir: Path) -> None:
     )
 
 
-def _submission(db: Session, status: str, **fields: object) -> int:
-    owner = db.scalar(select(User)) or User(email="o@example.org", name="o", password_hash="x")
-    digest = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
-    row = Submission(
-        owner=owner,
-        name="m",
-        format="onnx",
-        sha256=digest,
-        size_bytes=1,
-        storage_key=f"models/{digest}",
-        status=status,
-        **fields,
-    )
-    db.add(row)
-    db.commit()
-    return row.id
-
-
-def test_submissions_moderation_commands(db: Session, service_env: dict[str, str]) -> None:
-    broker = redis.Redis.from_url(service_env["GIR_BROKER_URL"])
-    broker.flushdb()
-    scored = _submission(db, "scored")
-    failed = _submission(db, "failed")
-    stale = _submission(db, "queued", created_at=datetime.now(UTC) - timedelta(hours=2))
+def test_submissions_moderation_commands(db: Session, broker: redis.Redis) -> None:
+    committed = Rows(db, commit=True)  # the command opens its own session
+    owner = committed.user("o")
+    scored = committed.submission(owner, status="scored").id
+    failed = committed.submission(owner, status="failed").id
+    hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    stale = committed.submission(owner, status="queued", created_at=hours_ago).id
     assert_bad_input(gir_admin("submissions", "rescore", ok=False), "submission ID or --all")
     assert_bad_input(
         gir_admin("submissions", "rescore", "999999", ok=False), "no submission 999999"

@@ -25,8 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import Engine
 
-from app.auth.service import create_token, create_user
-from app.db import new_session
+from tests.support.factories import Rows
 
 EXAMPLES = int(os.environ.get("GIR_FUZZ_EXAMPLES", "15"))
 CHECKS = [
@@ -46,14 +45,10 @@ def api_schema(live_db: Engine) -> Any:
 
 
 @pytest.fixture
-def bearer(live_db: Engine) -> dict[str, str]:
+def bearer(live_rows: Rows) -> dict[str, str]:
     """A signed-in caller, so the operations behind authentication are fuzzed too."""
-    with new_session() as session:
-        user = create_user(
-            session=session, email="fuzz@example.org", name="Fuzz", password="fuzz-password-1"
-        )
-        _, secret = create_token(session=session, user=user, name="fuzz")
-    return {"Authorization": f"Bearer {secret}"}
+    user = live_rows.user("Fuzz", email="fuzz@example.org", password="fuzz-password-1")
+    return live_rows.token(user, "fuzz")
 
 
 def _fuzz(case_strategy: Any, bearer: dict[str, str]) -> None:

@@ -21,14 +21,11 @@ from app.auth.hashgate import hash_gate
 from app.auth.models import LoginFailure, User
 from app.db import utcnow
 from app.proxies import forwarded_client
+from tests.support.factories import Rows
 
 PASSWORD = "correct horse battery"
 HTML = {"Accept": "text/html"}
 Tune = Callable[..., None]
-
-
-def _user(session: Session, email: str = "ada@example.org") -> User:
-    return service.create_user(session=session, email=email, name="Ada", password=PASSWORD)
 
 
 def _login(
@@ -126,8 +123,10 @@ def test_forwarded_chain_stops_at_the_first_address_not_vouched_for(tune: Tune) 
 # --- 11: sign-out ends the session on the server --------------------------------------------------
 
 
-def test_a_copied_cookie_stops_working_after_logout(client: TestClient, session: Session) -> None:
-    _user(session)
+def test_a_copied_cookie_stops_working_after_logout(
+    client: TestClient, rows: Rows, session: Session
+) -> None:
+    rows.user("Ada", email="ada@example.org", password=PASSWORD)
     csrf = _login(client, "ada@example.org").json()["csrf_token"]
     stolen = client.cookies[SESSION_COOKIE]
     assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
@@ -138,8 +137,8 @@ def test_a_copied_cookie_stops_working_after_logout(client: TestClient, session:
     assert fresh.status_code == 200 and client.get("/api/v1/me").status_code == 200
 
 
-def test_the_sign_out_form_ends_the_session_too(client: TestClient, session: Session) -> None:
-    _user(session)
+def test_the_sign_out_form_ends_the_session_too(client: TestClient, rows: Rows) -> None:
+    rows.user("Ada", email="ada@example.org", password=PASSWORD)
     page = client.get("/login", headers=HTML)
     token = page.cookies.get("gir_csrf") or client.cookies["gir_csrf"]
     form = {"email": "ada@example.org", "password": PASSWORD, "csrf_token": token}
@@ -155,9 +154,9 @@ def test_the_sign_out_form_ends_the_session_too(client: TestClient, session: Ses
 
 
 def test_cross_site_sign_in_without_the_token_is_refused(
-    client: TestClient, session: Session
+    client: TestClient, rows: Rows, session: Session
 ) -> None:
-    _user(session)
+    rows.user("Ada", email="ada@example.org", password=PASSWORD)
     # An attacker's page posting its own credentials: no cookies, no Sec-Fetch-Site (an older
     # browser), a form body a page on another site can send.
     victim = TestClient(client.app)
@@ -183,11 +182,11 @@ def test_cross_site_sign_in_without_the_token_is_refused(
 
 
 def test_guessing_one_account_does_not_lock_out_the_rest_of_the_nat(
-    client: TestClient, session: Session, tune: Tune
+    client: TestClient, rows: Rows, tune: Tune
 ) -> None:
     tune(login_attempts=3, login_per_address=1000)
-    _user(session, "ada@example.org")
-    _user(session, "bob@example.org")
+    rows.user("Ada", email="ada@example.org", password=PASSWORD)
+    rows.user("Ada", email="bob@example.org", password=PASSWORD)
     nat = ("192.0.2.10", 40000)
     attacker, colleague = TestClient(client.app, client=nat), TestClient(client.app, client=nat)
     codes = [_login(attacker, "ada@example.org", "guess").status_code for _ in range(4)]
@@ -201,10 +200,10 @@ def test_guessing_one_account_does_not_lock_out_the_rest_of_the_nat(
 
 
 def test_guessing_one_account_from_many_addresses_backs_off(
-    client: TestClient, session: Session, tune: Tune
+    client: TestClient, rows: Rows, session: Session, tune: Tune
 ) -> None:
     tune(account_attempts=4, login_attempts=3, login_per_address=1000)
-    _user(session)
+    rows.user("Ada", email="ada@example.org", password=PASSWORD)
     for n in range(4):  # a botnet: one guess per address
         guesser = TestClient(client.app, client=(f"203.0.113.{n}", 40000))
         assert _login(guesser, "ada@example.org", "guess").status_code == 401

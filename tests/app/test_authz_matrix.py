@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import onnx.helper as oh
 import pytest
-import redis
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from httpx import Response
-from onnx import TensorProto
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import ApiToken, User
-from app.auth.security import hash_password
 from app.auth.service import create_token, revoke_token, session_cookie_for
 from app.benchmarks.models import BenchmarkVersion
 from app.main import create_app
@@ -36,6 +32,8 @@ from app.settings import get_settings
 from app.storage import get_storage, put_bytes
 from app.submissions.models import Submission
 from app.submissions.pipeline import log_key
+from tests.app.submissions_support import onnx_model
+from tests.support.factories import Rows
 
 VIEWERS = ("anonymous", "user", "other user", "admin")
 PASSWORD = "correct horse battery staple"
@@ -190,30 +188,6 @@ class World:
     targets: dict[str, Callable[[], str]] = field(default_factory=dict)
 
 
-def _user(session: Session, name: str, *, admin: bool = False) -> tuple[User, str]:
-    email = f"{name.replace(' ', '-')}-{uuid.uuid4().hex[:6]}@example.org"
-    user = User(email=email, name=name, is_admin=admin, password_hash=hash_password(PASSWORD))
-    session.add(user)
-    session.commit()
-    return user, create_token(session=session, user=user, name="ci")[1]
-
-
-def _submission(session: Session, owner: User, version: int, **fields: Any) -> int:
-    row = Submission(
-        owner_id=owner.id,
-        name="RestoreNet",
-        format="onnx",
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=100,
-        storage_key="submissions/x.onnx",
-        benchmark_version_id=version,
-        **fields,
-    )
-    session.add(row)
-    session.commit()
-    return row.id
-
-
 def _with_log(session: Session, submission_id: int) -> int:
     key = log_key(submission_id)
     writer = get_storage().writer(key)
@@ -224,13 +198,16 @@ def _with_log(session: Session, submission_id: int) -> int:
     return submission_id
 
 
-def _targets(
-    session: Session, owner: User, version: BenchmarkVersion
-) -> dict[str, Callable[[], str]]:
+def _targets(rows: Rows, owner: User, version: BenchmarkVersion) -> dict[str, Callable[[], str]]:
     """The objects paths name: fixed ones, and cancellable submissions made fresh each time."""
+    session = rows.session
 
     def make(**fields: Any) -> int:
-        return _submission(session, owner, version.id, **fields)
+        row = rows.submission(
+            owner, name="RestoreNet", storage_key="submissions/x.onnx",
+            benchmark_version_id=version.id, **fields,
+        )  # fmt: skip
+        return row.id
 
     fixed = {
         "public": make(status="scored"),
@@ -260,17 +237,19 @@ def _targets(
 
 
 @pytest.fixture
-def world(session: Session, storage_dir: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+def world(
+    session: Session, rows: Rows, storage_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> World:
     session.execute(update(BenchmarkVersion).values(is_active=False))
     version = BenchmarkVersion(name=f"authz-{uuid.uuid4().hex[:6]}", seed=1, is_active=True)
     session.add(version)
     session.commit()
-    made = {
-        name: _user(session, name, admin=name == "admin")
+    users = {
+        name: rows.user(name, admin=name == "admin", password=PASSWORD)
         for name in ("user", "other user", "admin")
     }
-    found = World({n: u for n, (u, _) in made.items()}, {n: t for n, (_, t) in made.items()})
-    found.targets = _targets(session, found.users["user"], version)
+    found = World(users, {name: rows.token_secret(user) for name, user in users.items()})
+    found.targets = _targets(rows, found.users["user"], version)
     put_bytes(get_storage(), "submissions/x.onnx", b"the model file every row names")
     # Uploads must reach the authorization answer, not the quota.
     monkeypatch.setattr(get_settings(), "quota_per_day", 10_000)
@@ -278,27 +257,7 @@ def world(session: Session, storage_dir: Path, monkeypatch: pytest.MonkeyPatch) 
     return found
 
 
-@pytest.fixture
-def broker(service_env: dict[str, str]) -> Iterator[None]:
-    """Uploads enqueue validation jobs; nothing consumes them here, so they are removed."""
-    yield
-    redis.Redis.from_url(service_env["GIR_BROKER_URL"]).delete("validate")
-
-
 # --- requests ----------------------------------------------------------------------------------
-
-
-def onnx_model() -> bytes:
-    """A valid identity ONNX model with unique bytes (a repeated upload would be a 409)."""
-    io_type = [1, 3, None, None]
-    graph = oh.make_graph(
-        [oh.make_node("Identity", ["input"], ["output"])],
-        "g",
-        [oh.make_tensor_value_info("input", TensorProto.FLOAT, io_type)],
-        [oh.make_tensor_value_info("output", TensorProto.FLOAT, io_type)],
-    )
-    model = oh.make_model(graph, doc_string=uuid.uuid4().hex)
-    return bytes(model.SerializeToString())
 
 
 def _credentials(world: World, viewer: str, mode: Mode, unsafe: bool) -> dict[str, str]:
@@ -336,7 +295,9 @@ def _body(kind: str, world: World) -> dict[str, Any]:
         "token form": lambda: {"data": {"name": "ci"}},
         "upload": lambda: {
             "data": {"name": "RestoreNet"},
-            "files": {"file": ("model.onnx", onnx_model(), "application/octet-stream")},
+            "files": {
+                "file": ("model.onnx", onnx_model(uuid.uuid4().hex), "application/octet-stream")
+            },
         },
     }
     return bodies[kind]()

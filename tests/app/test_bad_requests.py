@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from app.auth.service import create_token, create_user
+from tests.support.factories import Rows
 
 HUGE = "99999999999"  # above PostgreSQL's INTEGER
 BEYOND_INT64 = str(2**64)
@@ -25,9 +24,8 @@ def _error(response: Any, status: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def bearer(session: Session) -> dict[str, str]:
-    user = create_user(session=session, email="ada@example.org", name="Ada", password="x" * 12)
-    return {"Authorization": f"Bearer {create_token(session=session, user=user, name='t')[1]}"}
+def bearer(rows: Rows) -> dict[str, str]:
+    return rows.token(rows.user("Ada", email="ada@example.org", password="x" * 12), "t")
 
 
 @pytest.mark.parametrize(

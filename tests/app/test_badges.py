@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.app.test_leaderboard import Board, _entry, _user
+from tests.app.test_leaderboard import Board, _entry
+from tests.support.factories import Rows
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -58,9 +59,9 @@ def test_only_public_scored_unmoderated_submissions_have_badges(
 
 
 def test_names_are_escaped_and_an_unchanged_badge_is_not_sent_again(
-    client: TestClient, session: Session, board: Board
+    client: TestClient, rows: Rows, session: Session, board: Board
 ) -> None:
-    owner = _user(session, "mallory")
+    owner = rows.user("mallory")
     evil = _entry(session, owner, board.v1, '</title><script>alert(1)</script>&"', (0.3, 0, 1))
     session.commit()
     response = client.get(f"/api/v1/submissions/{evil.id}/badge.svg")
@@ -79,9 +80,9 @@ def test_names_are_escaped_and_an_unchanged_badge_is_not_sent_again(
 
 
 def test_the_model_badge_is_the_owners_best_public_submission_of_that_name(
-    client: TestClient, session: Session, board: Board
+    client: TestClient, rows: Rows, session: Session, board: Board
 ) -> None:
-    owner = _user(session, "lin")
+    owner = rows.user("lin")
     name = "Restorer/v2 [β]"
     _entry(session, owner, board.v1, name, (0.4, 0.2, 26.0))
     _entry(session, owner, board.v1, name, (0.6, 0.1, 25.0))

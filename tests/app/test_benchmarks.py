@@ -3,7 +3,6 @@ moderation, and the public API — with hidden specs kept out of every public an
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth.models import User
 from app.benchmarks import (
     images,
     line_import,
@@ -28,12 +26,13 @@ from app.benchmarks import (
 )
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.errors import Conflict, Invalid, NotFound
-from app.submissions.models import Submission, Summary, TaskResultRow
+from app.submissions.models import Summary, TaskResultRow
 from gir_core.baselines import get_profile
 from gir_core.demo import DEMO_IMAGES, write_demo_images
 from gir_core.hidden import hidden_tasks
 from gir_core.images import file_sha256, read_png_u8
 from gir_core.tasks import DEGRADATION_VERSION, Task, representative_tasks
+from tests.support.factories import Rows
 
 
 @pytest.fixture(scope="module")
@@ -380,45 +379,14 @@ def test_exactly_one_version_is_active(session: Session, demo_dir: Path) -> None
 # --- moderation -------------------------------------------------------------------------------
 
 
-def _user(session: Session) -> User:
-    user = User(email=f"{uuid.uuid4().hex[:8]}@example.org", name="r", password_hash="x")
-    session.add(user)
-    session.flush()
-    return user
-
-
-def _submission(session: Session, owner: User, status: str, **fields: object) -> Submission:
-    digest = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
-    submission = Submission(
-        owner_id=owner.id,
-        name="m",
-        format="onnx",
-        sha256=digest,
-        size_bytes=10,
-        storage_key=f"models/{digest}",
-        status=status,
-        **fields,
-    )
-    session.add(submission)
-    session.flush()
-    return submission
-
-
-@pytest.fixture
-def broker(service_env: dict[str, str]) -> redis.Redis:
-    client = redis.Redis.from_url(service_env["GIR_BROKER_URL"])
-    client.flushdb()
-    return client
-
-
 def test_rescore_resets_deletes_results_and_enqueues(
-    session: Session, demo_dir: Path, broker: redis.Redis
+    session: Session, rows: Rows, demo_dir: Path, broker: redis.Redis
 ) -> None:
     _gt(session, demo_dir)
     _with_lines(session, "noise")
     version = versions.freeze_version(session=session, name="v1", activate=True)
-    owner = _user(session)
-    scored = _submission(session, owner, "scored", attempts=2, progress_done=1)
+    owner = rows.user("r")
+    scored = rows.submission(owner, status="scored", attempts=2, progress_done=1)
     session.add(
         TaskResultRow(
             submission_id=scored.id,
@@ -462,9 +430,10 @@ def test_rescore_resets_deletes_results_and_enqueues(
 
 
 def test_rescore_all_takes_scored_and_failed_only(session: Session, broker: redis.Redis) -> None:
-    owner = _user(session)
-    rows = [_submission(session, owner, s) for s in ("scored", "failed", "cancelled", "running")]
-    line_row = _submission(session, owner, "scored")
+    make = Rows(session)
+    owner = make.user("r")
+    rows = [make.submission(owner, status=s) for s in ("scored", "failed", "cancelled", "running")]
+    line_row = make.submission(owner, status="scored")
     line_row.storage_key = "reference/version-1/acceptance-line.json"  # recorded values, no model
     session.commit()
     assert moderation.rescore_all(session=session) == [rows[0].id, rows[1].id]
@@ -473,8 +442,8 @@ def test_rescore_all_takes_scored_and_failed_only(session: Session, broker: redi
     assert broker.llen("validate") == 2
 
 
-def test_hide_and_unhide(session: Session) -> None:
-    submission = _submission(session, _user(session), "scored")
+def test_hide_and_unhide(session: Session, rows: Rows) -> None:
+    submission = rows.submission(rows.user("r"), status="scored")
     assert moderation.hide(session=session, submission_id=submission.id).is_hidden
     assert not moderation.hide(session=session, submission_id=submission.id, hidden=False).is_hidden
 

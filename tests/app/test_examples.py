@@ -32,6 +32,7 @@ from app.submissions.models import Submission
 from gir_core.errors import ImageError
 from gir_core.scoring import Example
 from gir_core.tasks import Task
+from tests.support.factories import Rows
 
 # key, spec, kind, position in the version (deliberately not the key order)
 TASKS = (
@@ -50,13 +51,6 @@ class World:
     version_id: int
 
 
-def _user(session: Session, name: str, *, admin: bool = False) -> User:
-    user = User(email=f"{name}-{uuid.uuid4().hex[:6]}@example.org", name=name, is_admin=admin)
-    user.password_hash = "!"
-    session.add(user)
-    return user
-
-
 def _example(seed: int, side: int = 12) -> Example:
     rng = np.random.default_rng(seed)
     parts = [rng.integers(0, 256, (side, side + 2, 3), dtype=np.uint8) for _ in range(3)]
@@ -64,7 +58,7 @@ def _example(seed: int, side: int = 12) -> Example:
 
 
 @pytest.fixture
-def world(session: Session) -> World:
+def world(session: Session, rows: Rows) -> World:
     version = BenchmarkVersion(name=f"examples-{uuid.uuid4().hex[:8]}", seed=1)
     for key, spec, kind, position in TASKS:
         task = Task.parse(spec)
@@ -73,21 +67,16 @@ def world(session: Session) -> World:
             VersionTask(task=row, position=position, acceptance_psnr=20.0, excellence_psnr=25.0)
         )
     session.add(version)
-    owner, stranger = _user(session, "owner"), _user(session, "stranger")
-    admin = _user(session, "admin", admin=True)
-    session.flush()
+    owner, stranger = rows.user("owner"), rows.user("stranger")
+    admin = rows.user("admin", admin=True)
     return World(owner, stranger, admin, version.id)
 
 
 def _submission(session: Session, world: World, *, visibility: str = "public") -> Submission:
-    submission = Submission(
-        owner_id=world.owner.id, name="net", format="onnx", sha256=uuid.uuid4().hex,
-        size_bytes=1, storage_key="models/x", status="scored", visibility=visibility,
-        benchmark_version_id=world.version_id,
+    return Rows(session).submission(
+        world.owner, size_bytes=1, storage_key="models/x", status="scored",
+        visibility=visibility, benchmark_version_id=world.version_id,
     )  # fmt: skip
-    session.add(submission)
-    session.flush()
-    return submission
 
 
 def _decode(data: bytes) -> np.ndarray:

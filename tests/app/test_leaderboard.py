@@ -20,16 +20,9 @@ from app.benchmarks.models import BenchmarkVersion
 from app.db import utcnow
 from app.leaderboard.service import CSV_COLUMNS
 from app.submissions.models import Submission, Summary
+from tests.support.factories import Rows
 
 BOARD = "/api/v1/leaderboard"
-
-
-def _user(session: Session, name: str, *, admin: bool = False) -> User:
-    user = User(email=f"{name}-{uuid.uuid4().hex[:6]}@example.org", name=name, is_admin=admin)
-    user.password_hash = "!"
-    session.add(user)
-    session.flush()
-    return user
 
 
 def _version(session: Session, name: str, *, active: bool = False) -> BenchmarkVersion:
@@ -50,19 +43,10 @@ def _entry(
     """A submission with a summary: ``scores`` = (AR, ER, mean PSNR)."""
     split = extra.pop("split", (None, None))
     niqe = extra.pop("niqe", None)
-    row = Submission(
-        owner_id=owner.id,
-        name=name,
-        format=extra.pop("format", "onnx"),
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=1,
-        storage_key="x",
-        status=extra.pop("status", "scored"),
-        benchmark_version_id=version.id,
-        **extra,
+    extra.setdefault("status", "scored")
+    row = Rows(session).submission(
+        owner, name=name, size_bytes=1, storage_key="x", benchmark_version_id=version.id, **extra
     )
-    session.add(row)
-    session.flush()
     ar, er, psnr = scores
     session.add(
         Summary(
@@ -90,8 +74,9 @@ class Board:
 
     def __init__(self, session: Session) -> None:
         session.execute(update(BenchmarkVersion).values(is_active=False))
-        ada, grace = _user(session, "ada"), _user(session, "Grace Hopper")
-        admin = _user(session, "operator", admin=True)
+        users = Rows(session)
+        ada, grace = users.user("ada"), users.user("Grace Hopper")
+        admin = users.user("operator", admin=True)
         self.v1 = _version(session, f"v1-{uuid.uuid4().hex[:6]}", active=True)
         self.v2 = _version(session, f"v2-{uuid.uuid4().hex[:6]}")
         v1 = self.v1
@@ -243,10 +228,10 @@ def statements(session: Session) -> Iterator[list[str]]:
 
 
 def test_one_statement_per_page_with_a_thousand_submissions(
-    client: TestClient, session: Session, statements: list[str]
+    client: TestClient, rows: Rows, session: Session, statements: list[str]
 ) -> None:
     session.execute(update(BenchmarkVersion).values(is_active=False))
-    owner = _user(session, "many")
+    owner = rows.user("many")
     version = _version(session, f"big-{uuid.uuid4().hex[:6]}", active=True)
     rows = [
         {

@@ -24,15 +24,9 @@ from app.leaderboard import service
 from app.leaderboard.cache import PageCache
 from app.leaderboard.models import BoardState
 from app.submissions.models import Submission, Summary
+from tests.support.factories import Rows
 
 BOARD = "/api/v1/leaderboard"
-
-
-def _user(session: Session, name: str) -> User:
-    user = User(email=f"{name}-{uuid.uuid4().hex[:6]}@example.org", name=name, password_hash="!")
-    session.add(user)
-    session.flush()
-    return user
 
 
 def _version(session: Session, *, active: bool = True) -> BenchmarkVersion:
@@ -45,18 +39,10 @@ def _version(session: Session, *, active: bool = True) -> BenchmarkVersion:
 
 
 def _scored(session: Session, owner: User, version: BenchmarkVersion, name: str, ar: float) -> int:
-    row = Submission(
-        owner_id=owner.id,
-        name=name,
-        format="onnx",
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=1,
-        storage_key="x",
-        status="scored",
+    row = Rows(session).submission(
+        owner, name=name, size_bytes=1, storage_key="x", status="scored",
         benchmark_version_id=version.id,
-    )
-    session.add(row)
-    session.flush()
+    )  # fmt: skip
     values = {"ar": ar, "er": ar / 2, "mean_psnr": 25.0, "mean_ssim": 0.8}
     values |= {"ar_low": 0.0, "ar_high": 1.0, "psnr_low": 24.0, "psnr_high": 26.0}
     session.add(Summary(submission_id=row.id, benchmark_version_id=version.id, **values))
@@ -73,14 +59,6 @@ def _names(client: TestClient, query: str = "") -> list[str]:
 def _csv_names(client: TestClient) -> list[str]:
     lines = client.get(f"{BOARD}.csv").text.splitlines()[1:]
     return [line.split(",")[2] for line in lines]
-
-
-@pytest.fixture
-def broker(service_env: dict[str, str]) -> Iterator[redis.Redis]:
-    """Rescoring enqueues a validation job; nothing consumes it here, so it is removed."""
-    connection = redis.Redis.from_url(service_env["GIR_BROKER_URL"])
-    yield connection
-    connection.delete("validate")
 
 
 @pytest.fixture
@@ -102,9 +80,9 @@ def counted(session: Session) -> Iterator[list[str]]:
 
 
 def test_a_repeated_page_costs_one_statement(
-    client: TestClient, session: Session, counted: list[str]
+    client: TestClient, rows: Rows, session: Session, counted: list[str]
 ) -> None:
-    owner, version = _user(session, "ada"), _version(session)
+    owner, version = rows.user("ada"), _version(session)
     _scored(session, owner, version, "Alpha", 0.9)
     assert _names(client) == ["Alpha"]
     counted.clear()
@@ -116,9 +94,9 @@ def test_a_repeated_page_costs_one_statement(
 
 
 def test_hidden_rescored_private_and_new_rows_show_at_once(
-    client: TestClient, session: Session, broker: redis.Redis
+    client: TestClient, rows: Rows, session: Session, broker: redis.Redis
 ) -> None:
-    owner, version = _user(session, "ada"), _version(session)
+    owner, version = rows.user("ada"), _version(session)
     first = _scored(session, owner, version, "Alpha", 0.9)
     second = _scored(session, owner, version, "Beta", 0.5)
     third = _scored(session, owner, version, "Gamma", 0.3)
@@ -135,8 +113,10 @@ def test_hidden_rescored_private_and_new_rows_show_at_once(
     assert _names(client) == _csv_names(client) == ["Delta", "Alpha"]
 
 
-def test_scores_names_and_versions_show_at_once(client: TestClient, session: Session) -> None:
-    owner, version = _user(session, "ada"), _version(session)
+def test_scores_names_and_versions_show_at_once(
+    client: TestClient, rows: Rows, session: Session
+) -> None:
+    owner, version = rows.user("ada"), _version(session)
     first = _scored(session, owner, version, "Alpha", 0.9)
     _scored(session, owner, version, "Beta", 0.5)
     page = client.get(BOARD).json()
@@ -155,8 +135,8 @@ def test_scores_names_and_versions_show_at_once(client: TestClient, session: Ses
     assert _names(client, f"?version={version.name}") == ["Beta", "Alpha"]
 
 
-def test_progress_updates_leave_the_board_state_alone(session: Session) -> None:
-    owner, version = _user(session, "ada"), _version(session)
+def test_progress_updates_leave_the_board_state_alone(rows: Rows, session: Session) -> None:
+    owner, version = rows.user("ada"), _version(session)
     first = _scored(session, owner, version, "Alpha", 0.9)
 
     def state() -> tuple[int, str]:
@@ -203,7 +183,7 @@ def test_committed_changes_from_elsewhere_show_on_the_next_request(
     live_client: TestClient, broker: redis.Redis
 ) -> None:
     with new_session() as setup:
-        owner, version = _user(setup, "grace"), _version(setup)
+        owner, version = Rows(setup, commit=True).user("grace"), _version(setup)
         first = _scored(setup, owner, version, "Alpha", 0.9)
         second = _scored(setup, owner, version, "Beta", 0.5)
     assert _names(live_client) == ["Alpha", "Beta"]
@@ -228,7 +208,7 @@ def test_committed_changes_from_elsewhere_show_on_the_next_request(
 
 def test_a_broken_probe_falls_back_to_the_session(live_client: TestClient) -> None:
     with new_session() as setup:
-        owner, version = _user(setup, "grace"), _version(setup)
+        owner, version = Rows(setup, commit=True).user("grace"), _version(setup)
         first = _scored(setup, owner, version, "Alpha", 0.9)
     assert _names(live_client) == ["Alpha"]
     connection = service.PROBE._connection

@@ -8,28 +8,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import psycopg
 from sqlalchemy import create_engine, inspect, text
 
 from app.migrate import downgrade, upgrade
 from app.models import Base
 from gir_core.convention import LEGACY, MetricConvention
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.support.services import create_database, drop_database
 
 
 @contextmanager
 def _empty_postgresql(prefix: str, worker_id: str) -> Iterator[str]:
     """A new, empty PostgreSQL database for this test process (its URL), dropped afterwards."""
     name = f"{prefix}_{worker_id}_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield create_database(name, migrate=False)
     finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_database(name)
 
 
 def test_upgrade_downgrade_round_trip_on_postgresql(worker_id: str) -> None:

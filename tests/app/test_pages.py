@@ -22,7 +22,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.security import hash_password
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
 from app.benchmarks.progress import ProgressRecord, clear_progress
 from app.db import utcnow
@@ -32,6 +31,7 @@ from app.submissions.models import RealWorldResultRow, Submission, Summary, Task
 from app.submissions.overview import queue_overview
 from app.submissions.pipeline import stale_submissions
 from gir_core.tasks import Task
+from tests.support.factories import Rows
 
 PASSWORD = "correct horse battery staple"
 XSS = "<script>alert(1)</script>"
@@ -54,17 +54,6 @@ class Board:
     users: dict[str, User]
     ids: dict[str, int]
     suffix: str
-
-
-def _user(session: Session, name: str, *, admin: bool = False) -> User:
-    user = User(
-        email=f"{name}-{uuid.uuid4().hex[:8]}@example.org",
-        name=name,
-        is_admin=admin,
-        password_hash=hash_password(PASSWORD),
-    )
-    session.add(user)
-    return user
 
 
 def _scored(
@@ -99,7 +88,7 @@ def _scored(
 
 
 @pytest.fixture
-def board(session: Session) -> Board:
+def board(session: Session, rows: Rows) -> Board:
     session.execute(update(BenchmarkVersion).values(is_active=False))
     suffix = uuid.uuid4().hex[:6]
     version = BenchmarkVersion(name=f"pages-{suffix}", seed=1, is_active=True)
@@ -113,7 +102,8 @@ def board(session: Session) -> Board:
         )
     session.add(version)
     users = {
-        name: _user(session, name, admin=name == "admin") for name in ("alice", "bob", "admin")
+        name: rows.user(name, admin=name == "admin", password=PASSWORD)
+        for name in ("alice", "bob", "admin")
     }
     session.flush()
     a = _scored(session, users["alice"], XSS, version, PSNR["A"])

@@ -23,7 +23,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.service import create_token
 from app.benchmarks.models import (
     BenchmarkVersion,
     Image,
@@ -39,9 +38,9 @@ from app.submissions.models import RealWorldResultRow, Submission, Summary, Task
 from app.submissions.pipeline import log_key
 from gir_core.scoring import Example
 from gir_core.tasks import Task, representative_tasks, sample_task
+from tests.support.factories import Headers, Rows
 
 MISSING_ID = 987_654_321
-Headers = dict[str, str]
 
 
 @dataclass
@@ -121,21 +120,12 @@ def _version(session: Session) -> tuple[BenchmarkVersion, dict[str, list[str]], 
 
 
 def _submission(
-    session: Session, owner: User, version: BenchmarkVersion, name: str, **fields: object
+    rows: Rows, owner: User, version: BenchmarkVersion, name: str, **fields: object
 ) -> Submission:
-    row = Submission(
-        owner_id=owner.id,
-        name=name,
-        format="onnx",
-        sha256=uuid.uuid4().hex * 2,
-        size_bytes=100,
-        storage_key=f"submissions/{owner.id}/{uuid.uuid4().hex}.onnx",
-        benchmark_version_id=version.id,
-        progress_total=len(version.tasks),
+    row = rows.submission(
+        owner, name=name, benchmark_version_id=version.id, progress_total=len(version.tasks),
         **fields,
-    )
-    session.add(row)
-    session.flush()
+    )  # fmt: skip
     put_bytes(get_storage(), row.storage_key, b"model bytes")  # owners may download it
     return row
 
@@ -177,19 +167,11 @@ def _leaky_log(submission: Submission, texts: list[str]) -> None:
     submission.log_key = key
 
 
-def _user(session: Session, name: str) -> tuple[User, Headers]:
-    user = User(email=f"{name}-{uuid.uuid4().hex[:6]}@example.org", name=name, password_hash="!")
-    session.add(user)
-    session.commit()
-    _, secret = create_token(session=session, user=user, name="ci")
-    return user, {"Authorization": f"Bearer {secret}"}
-
-
 @pytest.fixture
-def world(session: Session, storage_dir: Path) -> World:
+def world(session: Session, rows: Rows, storage_dir: Path) -> World:
     version, secrets, public = _version(session)
-    owner, owner_headers = _user(session, "owner")
-    other, other_headers = _user(session, "other")
+    owner, owner_headers = rows.user_with_token("owner")
+    other, other_headers = rows.user_with_token("other")
     found = World(version.name, secrets, public, viewers={"anonymous": {}})
     found.viewers |= {"owner": owner_headers, "other user": other_headers}
     found.owners = [owner.id, other.id]
@@ -204,7 +186,7 @@ def world(session: Session, storage_dir: Path) -> World:
         "other's": (other, {"status": "scored"}),
     }
     for name, (user, fields) in kinds.items():
-        row = _submission(session, user, version, name, **fields)
+        row = _submission(rows, user, version, name, **fields)
         if fields["status"] in ("scored", "running"):
             _scores(session, row, version)
         if name in ("failed", "private scored", "running"):

@@ -14,24 +14,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from app.auth.models import User
-from app.auth.service import create_token
-from app.db import new_session
 from app.submissions.guard import ledger
+from tests.support.factories import Rows
 from tests.support.stack import onnx_model
 
 BOUNDARY = "gir-guard-boundary"
 MIB = 1 << 20
 Tune = Callable[..., None]
-
-
-def _user(name: str) -> tuple[int, str]:
-    """A committed user (no password) and an API token for it."""
-    with new_session() as session:
-        user = User(email=f"{name}@example.org", name=name, password_hash="!")
-        session.add(user)
-        session.commit()
-        return user.id, create_token(session=session, user=user, name="ci")[1]
 
 
 def _model(size: int) -> bytes:
@@ -114,10 +103,11 @@ def _stored(storage_dir: Path) -> set[Path]:
 
 
 def test_a_byte_a_second_is_cut_off(
-    live_server: str, tune: Tune, storage_dir: Path, raw_uploads: list[RawUpload]
+    live_server: str, live_rows: Rows, tune: Tune, storage_dir: Path, raw_uploads: list[RawUpload]
 ) -> None:
     tune(upload_grace_s=1.0, upload_min_kib_s=1.0)
-    user_id, token = _user("trickle")
+    trickle = live_rows.user("trickle")
+    user_id, token = trickle.id, live_rows.token_secret(trickle)
     model = _model(100_000)
     before = _stored(storage_dir)
     slow = RawUpload(live_server, token, declared=200_000)
@@ -138,10 +128,11 @@ def test_a_byte_a_second_is_cut_off(
 
 
 def test_parallel_uploads_per_user_are_capped(
-    live_server: str, tune: Tune, raw_uploads: list[RawUpload]
+    live_server: str, live_rows: Rows, tune: Tune, raw_uploads: list[RawUpload]
 ) -> None:
     tune(uploads_per_user=2, upload_grace_s=60.0)
-    user_id, token = _user("parallel")
+    parallel = live_rows.user("parallel")
+    user_id, token = parallel.id, live_rows.token_secret(parallel)
     for _ in range(2):
         raw_uploads.append(RawUpload(live_server, token, declared=500_000))
     _wait(lambda: ledger().usage(user_id)[0] == 2)
@@ -149,7 +140,7 @@ def test_parallel_uploads_per_user_are_capped(
     assert third.status_code == 429
     assert "already have 2 upload(s) in progress" in third.json()["detail"]["message"]
     assert third.headers["Retry-After"] == "30"
-    _, other = _user("other")  # someone else is not held up by it
+    other = live_rows.token_secret(live_rows.user("other"))  # someone else is not held up by it
     assert _upload(live_server, other, b"--" + BOUNDARY.encode() + b"--").status_code == 422
     for upload in raw_uploads:
         upload.close()
@@ -158,10 +149,11 @@ def test_parallel_uploads_per_user_are_capped(
 
 
 def test_upload_space_is_counted_per_user_and_in_total(
-    live_server: str, tune: Tune, raw_uploads: list[RawUpload]
+    live_server: str, live_rows: Rows, tune: Tune, raw_uploads: list[RawUpload]
 ) -> None:
     tune(uploads_per_user=5, upload_space_user_mb=2, upload_space_total_mb=2, upload_grace_s=60.0)
-    ada_id, ada = _user("ada")
+    account = live_rows.user("ada")
+    ada_id, ada = account.id, live_rows.token_secret(account)
     status, answer = _declare(live_server, ada, 3 * MIB)
     assert status == 429 and "more than your 2 MiB of upload space" in answer
     model = _model(MIB * 9 // 5)  # declared below 2 MiB
@@ -170,7 +162,7 @@ def test_upload_space_is_counted_per_user_and_in_total(
     _wait(lambda: ledger().usage(ada_id)[1] >= 3 * MIB // 2)  # received and counted
     status, answer = _declare(live_server, ada, MIB)
     assert status == 429 and "upload space" in answer
-    _, bob = _user("bob")
+    bob = live_rows.token_secret(live_rows.user("bob"))
     status, answer = _declare(live_server, bob, MIB)
     assert status == 507 and '"code":"insufficient_storage"' in answer
     assert "space for uploads in progress is full" in answer

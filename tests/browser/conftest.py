@@ -12,7 +12,6 @@ download. A missing browser fails the tests; it never skips them.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,21 +24,23 @@ from sqlalchemy.orm import Session
 
 from app import db as app_db
 from tests.browser.seed import Account, Seeded, seed
+from tests.support.services import (
+    create_database,
+    database_name,
+    drop_database,
+    pointed_at,
+    service_settings,
+)
 from tests.support.stack import (
-    REDIS,
     ROOT,
     Bench,
     ServiceProcess,
     api_server_args,
     build_bench,
     celery_worker_args,
-    create_database,
-    drop_database,
     free_port,
-    pointed_at,
     start_process,
     wait_ready,
-    worker_index,
     write_demo_pngs,
 )
 
@@ -107,16 +108,11 @@ def _seed(env: dict[str, str], folder: Path) -> tuple[Bench, Seeded]:
 @pytest.fixture(scope="session")
 def stack(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The live service (see the module docstring); torn down after the last browser test."""
-    index = worker_index(worker_id)
-    name = f"gir_browser_test_{index}_{os.getpid()}"
+    name = database_name("browser", worker_id)
     folder = tmp_path_factory.mktemp("browser-stack")
     port = free_port()
     env = {
-        "GIR_ENVIRONMENT": "test",
-        "GIR_SECRET_KEY": "test-secret-key-not-for-production",
-        "GIR_DATABASE_URL": create_database(name),
-        "GIR_BROKER_URL": f"{REDIS}/{8 - index}",
-        "GIR_STORAGE_DIR": str(folder / "storage"),
+        **service_settings("browser", worker_id, create_database(name), folder / "storage"),
         "GIR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "GIR_DEVICE": "cpu",
         "GIR_SANDBOX_THREADS": "1",

@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.auth.models import User
 from app.benchmarks.models import TaskDef, VersionTask
 from app.db import utcnow
@@ -34,6 +33,7 @@ from app.submissions.models import RealWorldResultRow, Submission, Summary, Task
 from app.submissions.pipeline import summary_values
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.tasks import Task
+from tests.support.factories import Rows
 from tests.support.stack import Bench, onnx_model, store
 
 PASSWORD = "a long password for tests 123"
@@ -100,7 +100,7 @@ def _targets(lines: list[TaskLine], bench: Bench) -> dict[str, dict[str, float]]
 
 
 def _scored(
-    session: Session,
+    rows: Rows,
     owner: User,
     name: str,
     fmt: str,
@@ -111,16 +111,13 @@ def _scored(
     data = onnx_model("identity", name=f"seeded-{name}")
     digest = hashlib.sha256(data).hexdigest()
     finished = utcnow() - timedelta(minutes=age_minutes)
-    submission = Submission(
-        owner=owner, name=name, format=fmt, sha256=digest, size_bytes=len(data),
+    return rows.submission(
+        owner, name=name, format=fmt, sha256=digest, size_bytes=len(data),
         storage_key=store(data, f"submissions/{owner.id}/{digest}"), status="scored",
         parameters=fields.pop("parameters", 1000), seconds_per_mp=fields.pop("speed", 0.1),
         created_at=finished - timedelta(minutes=1), started_at=finished, finished_at=finished,
         **fields,
     )  # fmt: skip
-    session.add(submission)
-    session.flush()
-    return submission
 
 
 def _results(
@@ -158,32 +155,33 @@ def _results(
     return float(values["ar"])
 
 
-def _accounts(session: Session) -> dict[str, User]:
-    users = {}
-    for account in (ADMIN, ALICE, BOB):
-        users[account.email] = auth_service.create_user(
-            session=session, email=account.email, name=account.name,
-            password=account.password, admin=account is ADMIN,
-        )  # fmt: skip
-    return users
+def _accounts(rows: Rows) -> dict[str, User]:
+    return {
+        account.email: rows.user(
+            account.name, email=account.email, password=account.password, admin=account is ADMIN
+        )
+        for account in (ADMIN, ALICE, BOB)
+    }
 
 
 def seed(session: Session, bench: Bench) -> Seeded:
-    """Accounts and five scored submissions (the module's table); committed."""
-    users = _accounts(session)
+    """Accounts and five scored submissions (the module's table); committed: the API server and
+    the worker read them from other processes."""
+    committed = Rows(session, commit=True)
+    users = _accounts(committed)
     alice, admin = users[ALICE.email], users[ADMIN.email]
     lines, ids = _lines(session, bench.version_id)
     targets = _targets(lines, bench)
     rows = {
-        "alpha": _scored(session, alice, "Alpha restorer", "onnx", age_minutes=50,
+        "alpha": _scored(committed, alice, "Alpha restorer", "onnx", age_minutes=50,
                          parameters=2_000_000, speed=0.4, description="A strong model."),
-        "beta": _scored(session, alice, "Beta restorer", "torchscript", age_minutes=40,
+        "beta": _scored(committed, alice, "Beta restorer", "torchscript", age_minutes=40,
                         parameters=40_000, speed=0.05),
-        "xss": _scored(session, alice, XSS_NAME, "onnx", age_minutes=30, parameters=500,
+        "xss": _scored(committed, alice, XSS_NAME, "onnx", age_minutes=30, parameters=500,
                        description=XSS_DESCRIPTION),
-        "identity": _scored(session, admin, "Identity (returns its input)", "onnx",
+        "identity": _scored(committed, admin, "Identity (returns its input)", "onnx",
                             age_minutes=60, parameters=0, speed=0.01, is_baseline=True),
-        "private": _scored(session, alice, "Private restorer", "onnx", age_minutes=20,
+        "private": _scored(committed, alice, "Private restorer", "onnx", age_minutes=20,
                            visibility="private"),
     }  # fmt: skip
     ar = {

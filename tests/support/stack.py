@@ -1,10 +1,11 @@
-"""Pieces shared by the tests that run the real service: a database of their own, the tiny
-benchmark version, model files, and child processes that are always killed.
+"""Pieces shared by the tests that run the real service: the tiny benchmark version, model
+files, and child processes that are always killed.
 
 A plain module, not a conftest: pytest shows a conftest's fixtures only below its folder, and
 importing one conftest's session fixtures into another would build the same database twice in
 one xdist worker. ``tests/worker`` and ``tests/browser`` each keep their own fixtures and call
-these functions.
+these functions. Where PostgreSQL and Redis are, and the per-process database names, are in
+``tests/support/services.py``.
 """
 
 from __future__ import annotations
@@ -17,21 +18,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
-import psycopg
 import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 from sqlalchemy.orm import Session
 
-from app import db as app_db
-from app import queue, settings
 from app.benchmarks.models import (
     BenchmarkVersion,
     Image,
@@ -40,7 +37,6 @@ from app.benchmarks.models import (
     VersionImageSet,
     VersionTask,
 )
-from app.migrate import upgrade
 from app.storage import get_storage
 from gir_core.demo import write_demo_images
 from gir_core.images import load_image
@@ -48,8 +44,6 @@ from gir_core.metrics import psnr
 from gir_core.tasks import Task
 from worker.plan import prepare_inputs, scoring_plan
 
-PG_ADMIN = os.environ.get("GIR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS = os.environ.get("GIR_TEST_REDIS", "redis://127.0.0.1:6379")
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SEED = 7
@@ -61,60 +55,6 @@ TASKS = (
     ("3", "compression + noise", "representative", (2.0, 1.0)),
     ("h1", "rain + blur", "hidden", (0.5, -0.5)),
 )
-
-
-def worker_index(worker_id: str) -> int:
-    """0 for ``master`` and ``gw0``, 1 for ``gw1``, …"""
-    return int(worker_id[2:]) if worker_id.startswith("gw") else 0
-
-
-# -- databases and settings ---------------------------------------------------------------------
-
-
-def create_database(name: str) -> str:
-    """An empty PostgreSQL database migrated by Alembic; its SQLAlchemy URL."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
-    return url
-
-
-def drop_database(name: str) -> None:
-    """Drop a test database, closing whatever connections are still open on it."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def clear_caches() -> None:
-    """Forget the process-wide settings, engine, session factory and Celery app."""
-    settings.get_settings.cache_clear()
-    app_db.get_engine.cache_clear()
-    app_db._factory.cache_clear()
-    queue.get_celery.cache_clear()
-
-
-@contextmanager
-def pointed_at(env: Mapping[str, str]) -> Iterator[None]:
-    """This process's settings read ``env`` inside the block; everything is restored after.
-
-    For session-scoped set-up that must not leave its settings behind for the other tests of the
-    same xdist worker.
-    """
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    clear_caches()
-    try:
-        yield
-    finally:
-        app_db.get_engine().dispose()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        clear_caches()
 
 
 # -- the benchmark ------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ Why not ``service_env``/``live_db`` from ``tests/app/conftest.py``: pytest shows
 fixtures only below its folder; importing them here would make a second session fixture that
 drops and recreates the same database under the API tests running in the same xdist worker.
 What the browser tests need too (the benchmark, model files, child processes) lives in
-``tests/support/stack.py``.
+``tests/support/stack.py``; where PostgreSQL and Redis are, and each process's database names,
+in ``tests/support/services.py``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,27 +28,31 @@ from app import db as app_db
 from app.auth.models import User
 from app.models import Base
 from app.submissions.models import Submission
+from tests.support.factories import Rows
+from tests.support.services import (
+    clear_caches,
+    create_database,
+    database_name,
+    drop_database,
+    service_settings,
+)
 from tests.support.stack import (
-    REDIS,
     Bench,
     ServiceProcess,
     build_bench,
     celery_worker_args,
-    clear_caches,
-    create_database,
-    drop_database,
     onnx_model,
     slow_model,
     start_process,
     store,
     wait_for,
-    worker_index,
     write_demo_pngs,
 )
 
 # What the worker tests import from here.
 WorkerProcess = ServiceProcess
 __all__ = [
+    "OWNER_EMAIL",
     "Bench",
     "WorkerProcess",
     "add_submission",
@@ -63,7 +67,7 @@ __all__ = [
 @pytest.fixture(scope="session")
 def worker_db(worker_id: str) -> Iterator[str]:
     """An empty database of this test process's own, migrated by Alembic, dropped afterwards."""
-    name = f"gir_worker_test_{worker_index(worker_id)}_{os.getpid()}"
+    name = database_name("worker", worker_id)
     yield create_database(name)
     drop_database(name)
 
@@ -80,11 +84,7 @@ def worker_env(
 ) -> Iterator[dict[str, str]]:
     """Settings for this test and its worker processes; committed rows are removed afterwards."""
     env = {
-        "GIR_ENVIRONMENT": "test",
-        "GIR_SECRET_KEY": "test-secret-key-not-for-production",
-        "GIR_DATABASE_URL": worker_db,
-        "GIR_BROKER_URL": f"{REDIS}/{15 - worker_index(worker_id)}",
-        "GIR_STORAGE_DIR": str(worker_storage),
+        **service_settings("worker", worker_id, worker_db, worker_storage),
         "GIR_DEVICE": "cpu",
         "GIR_SANDBOX_THREADS": "1",
         "GIR_HEARTBEAT_S": "0.5",
@@ -118,6 +118,12 @@ def db(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture
+def rows(db: Session) -> Rows:
+    """Users, tokens and submissions committed through ``db`` (worker processes read them)."""
+    return Rows(db, commit=True)
+
+
 # -- the benchmark ------------------------------------------------------------------------------
 
 
@@ -135,23 +141,24 @@ def bench(db: Session, demo_pngs: tuple[list[Path], list[Path]]) -> Bench:
 
 # -- submissions --------------------------------------------------------------------------------
 
+OWNER_EMAIL = "owner@example.org"  # who owns what add_submission makes
+
 
 def add_submission(
     db: Session, name: str, data: bytes, fmt: str = "onnx", *, validated: bool = False
 ) -> int:
-    """A committed queued submission with its model file in storage; returns its id."""
-    owner = db.scalar(select(User).filter_by(email="owner@example.org"))
+    """A committed queued submission of ``owner@example.org`` (made on first use) with its model
+    file in storage; returns its id."""
+    committed = Rows(db, commit=True)
+    owner = db.scalar(select(User).filter_by(email=OWNER_EMAIL))
     if owner is None:
-        owner = User(email="owner@example.org", name="owner", password_hash="-")
-        db.add(owner)
+        owner = committed.user("owner", email=OWNER_EMAIL)
     digest = hashlib.sha256(data).hexdigest()
-    submission = Submission(
-        owner=owner, name=name, format=fmt, sha256=digest, size_bytes=len(data),
+    submission = committed.submission(
+        owner, name=name, format=fmt, sha256=digest, size_bytes=len(data),
         storage_key=store(data, f"models/{digest}"), status="queued",
         parameters=0 if validated else None, seconds_per_mp=0.1 if validated else None,
     )  # fmt: skip
-    db.add(submission)
-    db.commit()
     return submission.id
 
 

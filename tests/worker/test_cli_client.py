@@ -19,9 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
+from tests.support.factories import Rows
 from tests.support.stack import (
     BIN,
     ServiceProcess,
@@ -63,15 +62,13 @@ class Live:
 
 @pytest.fixture
 def serve(
-    worker_env: dict[str, str], db: Session, bench: Bench, tmp_path: Path
+    worker_env: dict[str, str], rows: Rows, bench: Bench, tmp_path: Path
 ) -> Iterator[Callable[..., Live]]:
     """Start uvicorn on a free port over the worker tests' database (``settings`` override
     the environment) with an account and its token; every server is killed afterwards."""
     servers: list[ServiceProcess] = []
-    user = auth_service.create_user(
-        session=db, email="ci@example.org", name="CI", password="a long password 123"
-    )
-    _, token = auth_service.create_token(session=db, user=user, name="ci")
+    user = rows.user("CI", email="ci@example.org", password="a long password 123")
+    token = rows.token_secret(user)
 
     def start(**settings: str) -> Live:
         port = free_port()

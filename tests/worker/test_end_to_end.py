@@ -7,22 +7,18 @@ import math
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.main import create_app
 from gir_core.generality import TaskLine, summarize
+from tests.support.factories import Rows
 from tests.worker.conftest import Bench, WorkerProcess, onnx_model, wait_for
 
 
 def test_upload_with_a_token_is_validated_scored_and_summarised(
-    db: Session, bench: Bench, start_worker: Callable[..., WorkerProcess]
+    rows: Rows, bench: Bench, start_worker: Callable[..., WorkerProcess]
 ) -> None:
-    user = auth_service.create_user(
-        session=db, email="ci@example.org", name="CI", password="a long password 123"
-    )
-    _, token = auth_service.create_token(session=db, user=user, name="ci")
-    headers = {"Authorization": f"Bearer {token}"}
+    user = rows.user("CI", email="ci@example.org", password="a long password 123")
+    headers = rows.token(user)
     worker = start_worker()
     with TestClient(create_app()) as client:
         files = {"file": ("identity.onnx", onnx_model("identity"), "application/octet-stream")}

@@ -18,18 +18,18 @@ from gir_core import generality
 from gir_core.images import load_image, read_png_u8
 from gir_core.metrics import niqe
 from gir_core.scoring import TaskResult
-from tests.worker.conftest import Bench, WorkerProcess, add_submission, onnx_model, wait_for
+from tests.worker.conftest import (
+    Bench,
+    WorkerProcess,
+    add_submission,
+    onnx_model,
+    reread,
+    wait_for,
+)
 from worker.plan import ScoringPlan, scoring_plan
 from worker.selfcheck import sandbox_protections
 
 TASK_NAMES = ("validate_submission", "score_submission", "reconcile", "train_lines", "synthesize")
-
-
-def _submission(db: Session, submission_id: int) -> Submission:
-    db.expire_all()
-    submission = db.get(Submission, submission_id)
-    assert submission is not None
-    return submission
 
 
 def test_identity_is_scored_and_a_hostile_model_fails_with_its_sentence(
@@ -44,14 +44,14 @@ def test_identity_is_scored_and_a_hostile_model_fails_with_its_sentence(
         enqueue_validation(submission_id)
     worker = start_worker()
     finished = ("scored", "failed")
-    wait_for(lambda: {_submission(db, i).status for i in (good, bad)} <= set(finished), [worker])
+    wait_for(lambda: {reread(db, i).status for i in (good, bad)} <= set(finished), [worker])
 
-    failed = _submission(db, bad)
+    failed = reread(db, bad)
     assert (failed.status, failed.error_code) == ("failed", "contract")
     assert "expected [0, 1] (did the model scale to 0-255?)" in failed.error_message
     assert get_storage().exists(failed.log_key)
 
-    scored = _submission(db, good)
+    scored = reread(db, good)
     assert scored.status == "scored", scored.error_message
     assert (scored.progress_done, scored.progress_total, scored.current_task) == (4, 4, "")
     assert scored.parameters == 0 and scored.seconds_per_mp is not None
@@ -176,7 +176,7 @@ def test_duplicates_are_harmless_and_cancellation_stops_writes(db: Session, benc
     assert claim_scoring(session=db, submission_id=submission_id, host="here") is not None
     # A duplicate message while this worker's heartbeat is fresh: not a second run.
     assert claim_scoring(session=db, submission_id=submission_id, host="there") is None
-    assert _submission(db, submission_id).attempts == 1
+    assert reread(db, submission_id).attempts == 1
     plan = scoring_plan(session=db, version_id=bench.version_id, storage=get_storage())
 
     def store(key: str, done: int) -> bool:
@@ -189,11 +189,11 @@ def test_duplicates_are_harmless_and_cancellation_stops_writes(db: Session, benc
     assert store("1", 1) and store("1", 1)
     rows = db.scalars(select(TaskResultRow).filter_by(submission_id=submission_id)).all()
     assert [(row.id, row.psnr, row.mean_psnr) for row in rows] == [(1, [20.0, 22.0], 21.0)]
-    assert _submission(db, submission_id).progress_done == 1
+    assert reread(db, submission_id).progress_done == 1
 
     db.get(Submission, submission_id).status = "cancelled"  # type: ignore[union-attr]
     db.commit()
     assert not store("2", 2)
     assert len(db.scalars(select(TaskResultRow).filter_by(submission_id=submission_id)).all()) == 1
-    cancelled = _submission(db, submission_id)
+    cancelled = reread(db, submission_id)
     assert (cancelled.status, cancelled.progress_done) == ("cancelled", 1)

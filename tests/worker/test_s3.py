@@ -21,7 +21,6 @@ import torch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth import service as auth_service
 from app.queue import enqueue_scoring, enqueue_validation
 from app.storage import StorageError, get_storage, put_bytes
 from app.storage.admin import migrate
@@ -29,15 +28,19 @@ from app.storage.cache import ObjectCache
 from app.storage.local import LocalStorage
 from app.storage.s3 import S3Storage, configure_bucket
 from app.submissions.models import Submission, TaskResultRow
+from tests.support.factories import Rows
 from tests.support.s3 import S3Server, free_port, s3_server
-from tests.support.stack import (
-    BIN,
-    Bench,
-    build_bench,
-    clear_caches,
-    start_process,
+from tests.support.services import clear_caches
+from tests.support.stack import BIN, Bench, build_bench, start_process
+from tests.worker.conftest import (
+    WorkerProcess,
+    add_submission,
+    finished,
+    onnx_model,
+    reread,
+    slow_model,
+    wait_for,
 )
-from tests.worker.conftest import WorkerProcess, add_submission, onnx_model, slow_model, wait_for
 
 MAX_UPLOAD_MB = 16
 PART_HEAD = b'--x\r\nContent-Disposition: form-data; name="file"; filename="m.pt"\r\n\r\n'
@@ -132,21 +135,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _token(db: Session, email: str) -> dict[str, str]:
-    user = auth_service.create_user(session=db, email=email, name="x", password="a long password 1")
-    _, token = auth_service.create_token(session=db, user=user, name="ci")
-    return {"Authorization": f"Bearer {token}"}
-
-
 def _nothing_under(storage: S3Storage, prefix: str) -> bool:
     return not list(storage.keys(prefix)) and not storage.incomplete_uploads()
 
 
 def test_upload_streams_into_the_bucket_and_the_owner_downloads_it(
-    api: tuple[str, Path], db: Session, tmp_path: Path
+    api: tuple[str, Path], rows: Rows, db: Session, tmp_path: Path
 ) -> None:
     url, scratch = api
-    headers = _token(db, "owner@example.org")
+    headers = rows.user_with_token("x", email="owner@example.org")[1]
     data = _big_torchscript(tmp_path)
     assert 8 << 20 < len(data) < MAX_UPLOAD_MB << 20  # a multipart upload of two parts
     files = {"file": ("big.pt", data, "application/octet-stream")}
@@ -165,13 +162,13 @@ def test_upload_streams_into_the_bucket_and_the_owner_downloads_it(
     download = httpx.get(model_url, headers=headers, timeout=60)
     assert download.status_code == 200 and download.content == data
     assert download.headers["content-disposition"].endswith(f'submission-{row.id}.pt"')
-    stranger = _token(db, "stranger@example.org")
+    stranger = rows.user_with_token("x", email="stranger@example.org")[1]
     assert httpx.get(model_url, headers=stranger).status_code == 404
     assert httpx.get(model_url).status_code == 404
 
 
 def test_oversize_upload_is_refused_and_leaves_no_object_or_part(
-    api: tuple[str, Path], db: Session, tmp_path: Path
+    api: tuple[str, Path], rows: Rows, tmp_path: Path
 ) -> None:
     url, _ = api
     head = _big_torchscript(tmp_path)[: 1 << 20]  # a real archive's start, then far too much
@@ -184,8 +181,9 @@ def test_oversize_upload_is_refused_and_leaves_no_object_or_part(
             yield body[start : start + (1 << 20)]
         yield b"\r\n--x--\r\n"
 
+    big = rows.user_with_token("x", email="big@example.org")[1]
     answer = httpx.post(
-        f"{url}/api/v1/submissions", headers={**_token(db, "big@example.org"),
+        f"{url}/api/v1/submissions", headers={**big,
         "Content-Type": "multipart/form-data; boundary=x"}, content=chunks(), timeout=60,
     )  # fmt: skip
     assert answer.status_code == 413, answer.text
@@ -194,11 +192,11 @@ def test_oversize_upload_is_refused_and_leaves_no_object_or_part(
 
 
 def test_a_client_that_disconnects_mid_upload_leaves_nothing(
-    api: tuple[str, Path], db: Session, tmp_path: Path
+    api: tuple[str, Path], rows: Rows, tmp_path: Path
 ) -> None:
     url, scratch = api
     head = _big_torchscript(tmp_path)[: 9 << 20]  # past the first 8 MiB part
-    token = _token(db, "gone@example.org")["Authorization"]
+    token = rows.user_with_token("x", email="gone@example.org")[1]["Authorization"]
     part = PART_HEAD
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port)) as connection:
@@ -217,17 +215,6 @@ def test_a_client_that_disconnects_mid_upload_leaves_nothing(
 
 
 # -- the workers ----------------------------------------------------------------------------------
-
-
-def _status(db: Session, submission_id: int) -> Submission:
-    db.expire_all()
-    found = db.get(Submission, submission_id)
-    assert found is not None
-    return found
-
-
-def _done(db: Session, submission_id: int) -> Callable[[], bool]:
-    return lambda: _status(db, submission_id).status in ("scored", "failed")
 
 
 def _cached(cache: Path) -> dict[Path, int]:
@@ -250,8 +237,8 @@ def test_worker_scores_from_the_bucket_cold_then_warm(
     worker = start_worker()
     first = add_submission(db, "identity", onnx_model("identity"))
     enqueue_validation(first)
-    wait_for(_done(db, first), [worker], timeout=120)
-    assert _status(db, first).status == "scored", _status(db, first).error_message
+    wait_for(finished(db, first), [worker], timeout=120)
+    assert reread(db, first).status == "scored", reread(db, first).error_message
     cold = _cached(cache)
     objects = [path for path in cold if "objects" in path.parts]
     for path in objects:  # content-addressed and verified: the name is the bytes' hash
@@ -261,8 +248,8 @@ def test_worker_scores_from_the_bucket_cold_then_warm(
 
     second = add_submission(db, "identity again", onnx_model("identity", name="again"))
     enqueue_validation(second)
-    wait_for(_done(db, second), [worker], timeout=120)
-    assert _status(db, second).status == "scored", _status(db, second).error_message
+    wait_for(finished(db, second), [worker], timeout=120)
+    assert reread(db, second).status == "scored", reread(db, second).error_message
     warm = _cached(cache)
     assert {path: warm[path] for path in cold} == cold  # not one file downloaded again
     assert len(set(warm) - set(cold)) == 1  # only the second model
@@ -279,8 +266,8 @@ def test_two_workers_share_one_cache(
     for submission_id in ids:
         enqueue_validation(submission_id)
     for submission_id in ids:
-        wait_for(_done(db, submission_id), workers, timeout=180)
-        assert _status(db, submission_id).status == "scored"
+        wait_for(finished(db, submission_id), workers, timeout=180)
+        assert reread(db, submission_id).status == "scored"
     cache = Path(s3_env["GIR_CACHE_DIR"])
     leftovers = [
         p for p in _files(cache) if p.name.startswith(".") and not p.name.endswith(".lock")
@@ -303,19 +290,19 @@ def test_storage_outage_mid_run_goes_back_to_the_queue_and_loses_nothing(
     wait_for(lambda: len(_means(db, submission_id)) >= 1, [worker], timeout=120)
     s3.relay.cut()
     try:
-        waiting = lambda: _status(db, submission_id).error_message.startswith(  # noqa: E731
+        waiting = lambda: reread(db, submission_id).error_message.startswith(  # noqa: E731
             "waiting for storage"
         )
         wait_for(waiting, [worker], timeout=60)
-        held = _status(db, submission_id)
+        held = reread(db, submission_id)
         assert held.status in ("queued", "running") and held.attempts <= 1
         before = _means(db, submission_id)
         assert 1 <= len(before) < 4
         time.sleep(4)  # the reconciler resends; the worker finds storage still down
     finally:
         s3.relay.restore()
-    wait_for(_done(db, submission_id), [worker], timeout=120)
-    done = _status(db, submission_id)
+    wait_for(finished(db, submission_id), [worker], timeout=120)
+    done = reread(db, submission_id)
     assert done.status == "scored", done.error_message
     assert done.error_message == "" and done.progress_done == 4
     assert set(before) <= set(_means(db, submission_id)) and len(_means(db, submission_id)) == 4

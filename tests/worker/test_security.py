@@ -22,7 +22,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.service import create_token
 from app.db import utcnow
 from app.main import create_app
 from app.queue import enqueue_scoring, enqueue_validation
@@ -33,8 +32,10 @@ from app.submissions.pipeline import Requeue, requeue_stale
 from app.submissions.quota import read_quota
 from gir_core.contract import PROBE_SIZES
 from gir_core.sandbox.errors_map import SCORING_SENTENCES
+from tests.support.factories import Rows
 from tests.support.stack import TASKS
 from tests.worker.conftest import (
+    OWNER_EMAIL,
     Bench,
     WorkerProcess,
     add_submission,
@@ -88,17 +89,16 @@ OwnerGet = Callable[[str], Response]
 
 
 @pytest.fixture
-def owner_get(db: Session, worker_env: dict[str, str]) -> Iterator[OwnerGet]:
+def owner_get(db: Session, rows: Rows, worker_env: dict[str, str]) -> Iterator[OwnerGet]:
     """GET through the real application as the owner of the test's submissions (API token)."""
     client = TestClient(create_app())
     headers: dict[str, str] = {}
 
     def get(path: str) -> Response:
         if not headers:
-            owner = db.scalar(select(User).filter_by(email="owner@example.org"))
+            owner = db.scalar(select(User).filter_by(email=OWNER_EMAIL))
             assert owner is not None
-            _, secret = create_token(session=db, user=owner, name="test")
-            headers["Authorization"] = f"Bearer {secret}"
+            headers.update(rows.token(owner, "test"))
         response = client.get(path, headers=headers)
         assert response.status_code == 200, response.text
         return response
