@@ -21,14 +21,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.auth.service import create_token
 from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask
 from app.submissions import published
-from app.submissions.models import Submission, Summary, TaskResultRow
+from app.submissions.models import Summary, TaskResultRow
 from gir_core import generality
 from gir_core.generality import TaskLine, TaskMark, task_mark
+from tests.support.factories import Headers, Rows
 
-Headers = dict[str, str]
 # key, kind, order, acceptance, excellence, the model's mean PSNR
 TASKS = (
     ("ok", "representative", 1, 25.0, 27.0, 26.5),  # between the lines: s = 0.75
@@ -53,17 +52,14 @@ class Scored:
     headers: dict[str, Headers]
 
 
-def _user(session: Session, name: str, *, admin: bool = False) -> tuple[User, Headers]:
-    user = User(email=f"{name}-{uuid.uuid4().hex[:6]}@example.org", name=name, is_admin=admin)
-    user.password_hash = "!"
-    session.add(user)
-    session.commit()
-    _, secret = create_token(session=session, user=user, name="marks")
-    return user, {"Authorization": f"Bearer {secret}", "Accept": "text/html"}
+def _reader(rows: Rows, name: str, *, admin: bool = False) -> tuple[User, Headers]:
+    """An account with an API token, asking for pages (the shared factory's user and token)."""
+    user, headers = rows.user_with_token(name, admin=admin)
+    return user, headers | {"Accept": "text/html"}
 
 
 @pytest.fixture
-def scored(session: Session) -> Scored:
+def scored(session: Session, rows: Rows) -> Scored:
     session.execute(update(BenchmarkVersion).values(is_active=False))
     suffix = uuid.uuid4().hex[:6]
     version = BenchmarkVersion(name=f"marks-{suffix}", seed=1, is_active=True)
@@ -77,15 +73,11 @@ def scored(session: Session) -> Scored:
             VersionTask(task=task, position=position, acceptance_psnr=acc, excellence_psnr=exc)
         )
     session.add(version)
-    owner, owner_h = _user(session, "owner")
-    _, other_h = _user(session, "other")
-    _, admin_h = _user(session, "admin", admin=True)
-    row = Submission(
-        owner=owner, name="MarkNet", format="onnx", sha256=uuid.uuid4().hex * 2, size_bytes=2048,
-        storage_key="submissions/m.onnx", status="scored", benchmark_version_id=version.id,
-    )  # fmt: skip
-    session.add(row)
+    owner, owner_h = _reader(rows, "owner")
+    _, other_h = _reader(rows, "other")
+    _, admin_h = _reader(rows, "admin", admin=True)
     session.flush()
+    row = rows.submission(owner, name="MarkNet", status="scored", benchmark_version_id=version.id)
     lines = {k: TaskLine(keys[k], acc, exc, kind) for k, kind, _, acc, exc, _ in TASKS}
     psnr = {key: value for key, *_, value in TASKS}
     for line, (key, *_) in zip(version.tasks, TASKS, strict=True):
