@@ -34,8 +34,8 @@ from app.benchmarks.models import BenchmarkVersion
 from app.main import create_app
 from app.settings import get_settings
 from app.storage import get_storage, put_bytes
+from app.submissions.lifecycle import log_key
 from app.submissions.models import Submission
-from app.submissions.pipeline import log_key
 
 VIEWERS = ("anonymous", "user", "other user", "admin")
 PASSWORD = "correct horse battery staple"
