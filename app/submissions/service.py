@@ -139,7 +139,6 @@ def _insert(
         sha256=upload.sha256,
         size_bytes=upload.size,
         storage_key=upload.key,
-        status=Status.QUEUED,
         benchmark_version_id=version_id,
         progress_total=total,
     )
