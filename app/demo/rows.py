@@ -335,11 +335,13 @@ def _insert_row(
             result=result,
             progress=progress,
         )
-    lifecycle.finish_scoring(
+    finished = lifecycle.finish_scoring(
         session=session,
         submission_id=submission.id,
         version_id=version.id,
         lines=_task_lines(version),
         task_ids={vt.task.key: vt.id for vt in frozen},
     )
+    if not finished:  # someone cancelled it meanwhile: the next bootstrap makes it again
+        raise RuntimeError(f"reference row {submission.id} stopped before it was scored")
     return submission.id
