@@ -25,7 +25,8 @@ from app.errors import Invalid, ServiceError
 from app.migrate import upgrade
 from app.settings import get_settings
 from app.storage.cli import storage_app
-from app.submissions import pipeline
+from app.submissions import lifecycle
+from app.submissions.status import Status
 from gir_core.errors import GirError
 from gir_core.images import load_image
 from gir_core.preview import contact_sheet, save_sheet
@@ -217,8 +218,8 @@ def requeue_stale() -> None:
     """Re-enqueue queued/running submissions without a recent heartbeat (what the reconciler
     does periodically); fail those that already used their attempts."""
     with new_session() as session:
-        actions = pipeline.requeue_stale(session=session, now=datetime.now(UTC))
-    failed = [item.submission_id for item in actions if item.action == "failed"]
+        actions = lifecycle.requeue_stale(session=session, now=datetime.now(UTC))
+    failed = [item.submission_id for item in actions if item.action == Status.FAILED]
     typer.echo(f"requeued {len(actions) - len(failed)}, failed {len(failed)}")
     for item in actions:
         typer.echo(f"  submission {item.submission_id}: {item.action}")

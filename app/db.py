@@ -6,11 +6,13 @@ The schema is created only by Alembic migrations (``migrations/``); nothing here
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -98,3 +100,20 @@ def session_scope() -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+def upsert(
+    session: Session, model: type[Base], values: Mapping[str, Any], keys: Sequence[str]
+) -> None:
+    """INSERT ``values``, or UPDATE the row with the same ``keys``, in one statement.
+
+    PostgreSQL and SQLite both speak ``INSERT … ON CONFLICT (…) DO UPDATE``; unlike SQLite's
+    ``INSERT OR REPLACE`` it keeps the row's id, so a redelivered task rewrites its row in place.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"no upsert for the {dialect} dialect")
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(dict(values))
+    changed = {name: statement.excluded[name] for name in values if name not in keys}
+    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))

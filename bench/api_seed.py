@@ -148,7 +148,7 @@ def _summary(
         "ar_hidden": hid,
         "psnr_representative": psnr + 0.2,
         "psnr_hidden": psnr - 0.2,
-        # The pipeline's shape (app.submissions.pipeline._bias), so model pages draw the chart.
+        # The summary's shape (app.submissions.summary._bias), so model pages draw the chart.
         "bias": {
             name: {"n_tasks": uses[name], "mean_score": rng.uniform(-0.3, 1.3)}
             for name in DEGRADATIONS

@@ -156,11 +156,13 @@ class RealWorldResult:
 
 
 @dataclass
-class _Pipeline:
+class _ScoringRun:
+    """What one :func:`score` call works with: the model's sandbox, the threads that load the
+    next inputs and measure the previous outputs, and the stacked GT groups."""
+
     sandbox: SandboxedModel
     metrics: ThreadPoolExecutor
     loader: ThreadPoolExecutor
-    pending: list[Future[tuple[float, ...]]] = field(default_factory=list)
     gt_groups: list[tuple[range, NDArray[np.float32]]] = field(default_factory=list)
 
 
@@ -226,9 +228,9 @@ def _no_reference(output: NDArray[np.float32]) -> tuple[float, ...]:
 
 
 def _restore(
-    pipe: _Pipeline, image: NDArray[np.float32], key: str
+    run: _ScoringRun, image: NDArray[np.float32], key: str
 ) -> tuple[NDArray[np.float32], float]:
-    output, seconds = pipe.sandbox.run_timed(image)
+    output, seconds = run.sandbox.run_timed(image)
     try:
         check_output(output, image.shape[0], image.shape[1])
     except ContractError as error:
@@ -246,7 +248,7 @@ def _example(
 
 
 def _score_task(
-    pipe: _Pipeline,
+    run: _ScoringRun,
     item: BenchmarkTask,
     inputs: Iterable[NDArray[np.float32]],
     gts: Sequence[NDArray[np.float32]],
@@ -254,21 +256,21 @@ def _score_task(
 ) -> TaskResult:
     futures, seconds, outputs = [], 0.0, []
     example: Future[Example] | None = None
-    groups = iter(pipe.gt_groups)
+    groups = iter(run.gt_groups)
     group = next(groups)
     for index, (image, gt) in enumerate(zip(inputs, gts, strict=True)):
-        output, spent = _restore(pipe, image, item.key)
+        output, spent = _restore(run, image, item.key)
         seconds += spent
         outputs.append(output)
         if index + 1 == group[0].stop:  # a whole group is out: score it while the model goes on
             work = partial(_full_reference, outputs, group[1], bench.convention)
-            futures.append(pipe.metrics.submit(work))
+            futures.append(run.metrics.submit(work))
             outputs, group = [], next(groups, group)
         # Hidden inputs must never leave scoring: only public tasks get an example. Cropping runs
         # beside the metrics so the model's next image is not delayed.
         crop = bench.example_crop
         if index == 0 and crop is not None and item.kind == "representative":
-            example = pipe.metrics.submit(_example, image, output, gt, crop)
+            example = run.metrics.submit(_example, image, output, gt, crop)
     values = [value for future in futures for value in future.result()]
     return TaskResult(
         key=item.key,
@@ -306,10 +308,10 @@ def score(
         if owned:
             sandbox.start()
         with ThreadPoolExecutor(2) as metrics, ThreadPoolExecutor(1) as loader:
-            pipe = _Pipeline(sandbox, metrics, loader, gt_groups=gt_groups)
-            yield from _score_tasks(pipe, todo, records, gts, progress, benchmark)
+            run = _ScoringRun(sandbox, metrics, loader, gt_groups=gt_groups)
+            yield from _score_tasks(run, todo, records, gts, progress, benchmark)
             for real in rest:
-                yield _score_real_world(pipe, real, benchmark.real_world_max_side)
+                yield _score_real_world(run, real, benchmark.real_world_max_side)
     finally:
         if owned:
             sandbox.close()
@@ -334,7 +336,7 @@ def _synthesise(
 
 
 def _score_tasks(
-    pipe: _Pipeline,
+    run: _ScoringRun,
     todo: Sequence[BenchmarkTask],
     records: dict[tuple[int, str], Path],
     gts: Sequence[NDArray[np.float32]],
@@ -347,10 +349,10 @@ def _score_tasks(
                 path = records[(index, item.task.id)]
                 yield partial(_load_input, path)
 
-    stream = _prefetched(pipe.loader, loads())
+    stream = _prefetched(run.loader, loads())
     for done, item in enumerate(todo, start=1):
         inputs = (next(stream) for _ in gts)
-        yield _score_task(pipe, item, inputs, gts, bench)
+        yield _score_task(run, item, inputs, gts, bench)
         if progress is not None:
             progress(done, len(todo), item.key)
 
@@ -359,12 +361,14 @@ def _load_input(path: Path) -> NDArray[np.float32]:
     return to_float(read_png_u8(path))
 
 
-def _score_real_world(pipe: _Pipeline, real: RealWorldSet, max_side: int | None) -> RealWorldResult:
+def _score_real_world(
+    run: _ScoringRun, real: RealWorldSet, max_side: int | None
+) -> RealWorldResult:
     futures, seconds = [], 0.0
     loads = (partial(load_image, p, max_side=max_side, convert_grey=True) for p in real.images)
-    for image in _prefetched(pipe.loader, loads):
-        output, spent = _restore(pipe, image, real.name)
+    for image in _prefetched(run.loader, loads):
+        output, spent = _restore(run, image, real.name)
         seconds += spent
-        futures.append(pipe.metrics.submit(_no_reference, output))
+        futures.append(run.metrics.submit(_no_reference, output))
     values = tuple(future.result()[0] for future in futures)
     return RealWorldResult(real.name, real.kind, values, seconds)

@@ -1,1 +1,1 @@
-"""GIR Bench Celery worker: thin task wrappers over :mod:`app` services and :mod:`gir_core`."""
+"""GIR Bench Celery worker: the jobs of :mod:`worker.jobs`, over :mod:`app` and :mod:`gir_core`."""

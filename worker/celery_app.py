@@ -12,8 +12,8 @@ from celery.signals import worker_ready
 
 from app.queue import get_celery
 from app.settings import get_settings
+from worker.jobs import register
 from worker.selfcheck import report_sandbox
-from worker.tasks import register
 
 celery = get_celery()
 register(celery)

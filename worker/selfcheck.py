@@ -14,7 +14,7 @@ from onnx import TensorProto, helper
 
 from gir_core.errors import ModelError
 from gir_core.sandbox import SandboxedModel, lifeline
-from worker.pipeline import HOST, sandbox_setup
+from worker.sandboxing import HOST, sandbox_setup
 
 log = logging.getLogger(__name__)
 

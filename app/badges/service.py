@@ -19,6 +19,7 @@ from app.benchmarks.models import BenchmarkVersion
 from app.errors import NotFound
 from app.settings import get_settings
 from app.submissions.models import Submission, Summary
+from app.submissions.status import Status
 
 
 def _public(*conditions: ColumnElement[bool]) -> Select[str, float, float]:
@@ -26,7 +27,7 @@ def _public(*conditions: ColumnElement[bool]) -> Select[str, float, float]:
         select(Submission.name, Summary.ar, Summary.er)
         .join(Summary, Summary.submission_id == Submission.id)
         .where(
-            Submission.status == "scored",
+            Submission.status == Status.SCORED,
             Submission.visibility == "public",
             Submission.is_hidden.is_(False),
             *conditions,

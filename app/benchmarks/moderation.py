@@ -1,6 +1,7 @@
 """Operator moderation of submissions: rescore (one or all) and hide.
 
-Re-enqueueing stale submissions is :func:`app.submissions.pipeline.requeue_stale`, the one
+Status changes are :mod:`app.submissions.lifecycle`'s: a rescore is its
+``requeue_for_rescore``, and re-enqueueing stale submissions its ``requeue_stale``, the one
 function the worker's reconciler and ``gir-admin submissions requeue-stale`` share. A rescore is
 committed *before* its job is enqueued: if enqueueing fails, the row still says ``queued`` and
 the reconciler sends it again.
@@ -12,24 +13,19 @@ import logging
 from collections.abc import Callable
 
 from kombu.exceptions import OperationalError as BrokerError
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import queue
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.storage import get_storage
+from app.submissions import lifecycle
 from app.submissions.examples import delete_examples
-from app.submissions.models import (
-    RealWorldResultRow,
-    Submission,
-    Summary,
-    TaskResultRow,
-)
+from app.submissions.models import Submission
+from app.submissions.status import RESCORABLE
 
 log = logging.getLogger(__name__)
 Send = Callable[[int], None]
-
-RESCORABLE = ("scored", "failed")
 
 
 def _get(session: Session, submission_id: int) -> Submission:
@@ -37,22 +33,6 @@ def _get(session: Session, submission_id: int) -> Submission:
     if submission is None:
         raise NotFound(f"there is no submission {submission_id}")
     return submission
-
-
-def _reset(session: Session, submission: Submission) -> None:
-    """Back to the start of the lifecycle with its results gone. The version is cleared so the
-    worker scores it on whichever version is active when scoring starts; a validated model is
-    passed straight on to scoring by the worker's validation step. Callers delete its stored
-    examples after the commit (files cannot roll back with a failed transaction)."""
-    for table in (TaskResultRow, RealWorldResultRow, Summary):
-        session.execute(delete(table).where(table.submission_id == submission.id))
-    submission.status = "queued"
-    submission.attempts = 0
-    submission.progress_done = 0
-    submission.current_task = ""
-    submission.error_code = submission.error_message = ""
-    submission.started_at = submission.finished_at = submission.heartbeat_at = None
-    submission.benchmark_version_id = None
 
 
 def rescore(*, session: Session, submission_id: int) -> Submission:
@@ -63,12 +43,7 @@ def rescore(*, session: Session, submission_id: int) -> Submission:
         Conflict: it is queued, running or cancelled.
     """
     submission = _get(session, submission_id)
-    if submission.status not in RESCORABLE:
-        raise Conflict(
-            f"submission {submission_id} is {submission.status}; only scored or failed "
-            "submissions can be rescored"
-        )
-    _reset(session, submission)
+    lifecycle.requeue_for_rescore(session=session, submission=submission)
     session.commit()
     delete_examples(get_storage(), submission.id)
     _send(queue.enqueue_validation, submission.id)
@@ -93,7 +68,7 @@ def rescore_all(*, session: Session) -> list[int]:
     )
     submissions = list(session.scalars(query))
     for submission in submissions:
-        _reset(session, submission)
+        lifecycle.requeue_for_rescore(session=session, submission=submission)
     session.commit()
     ids = [submission.id for submission in submissions]
     for submission_id in ids:

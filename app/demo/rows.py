@@ -33,18 +33,19 @@ from app.auth.models import User
 from app.benchmarks import moderation
 from app.benchmarks.models import BenchmarkVersion, VersionTask
 from app.benchmarks.versions import version_sets
-from app.db import utcnow
 from app.demo.benchmark import Say, StepProgress
 from app.storage import get_storage
-from app.submissions.models import Submission, Summary, TaskResultRow
-from app.submissions.pipeline import summary_values, upsert
+from app.submissions import lifecycle
+from app.submissions.models import Submission
 from app.submissions.schemas import SubmissionCreate
 from app.submissions.service import create_submission
+from app.submissions.status import Status
 from app.submissions.upload import ReceivedUpload
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.images import load_image, read_png_u8
 from gir_core.imaging import to_float
 from gir_core.runners import RunOptions, load_runner, restore
+from gir_core.scoring import TaskResult
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
 
@@ -88,7 +89,7 @@ def ensure_identity(*, session: Session, owner: User) -> tuple[int, bool]:
         select(Submission).where(Submission.owner_id == owner.id, Submission.sha256 == digest)
     )
     if found is not None:
-        if found.status == "failed":
+        if found.status == Status.FAILED:
             moderation.rescore(session=session, submission_id=found.id)
         return found.id, False
     storage = get_storage()
@@ -145,7 +146,7 @@ def ensure_line_rows(
                 Submission.owner_id == owner.id, Submission.storage_key == _row_key(version, kind)
             )
         )
-        if found is not None and found.status == "scored":
+        if found is not None and found.status == Status.SCORED:
             continue
         if found is not None:
             session.execute(delete(Submission).where(Submission.id == found.id))
@@ -232,12 +233,17 @@ def _line(vt: VersionTask, kind: LineKind) -> float:
     return vt.acceptance_psnr if kind == "acceptance" else vt.excellence_psnr
 
 
+def _task_kind(vt: VersionTask) -> TaskKind:
+    return "hidden" if vt.task.kind == "hidden" else "representative"
+
+
 def _task_lines(version: BenchmarkVersion) -> list[TaskLine]:
     lines = []
     for vt in _frozen(version):
-        kind: TaskKind = "hidden" if vt.task.kind == "hidden" else "representative"
         names = Task.parse(vt.task.spec).names
-        lines.append(TaskLine(vt.task.key, vt.acceptance_psnr, vt.excellence_psnr, kind, names))
+        lines.append(
+            TaskLine(vt.task.key, vt.acceptance_psnr, vt.excellence_psnr, _task_kind(vt), names)
+        )
     return lines
 
 
@@ -282,14 +288,17 @@ def _insert_row(
     profile: str,
     measured: dict[str, _Measured],
 ) -> int:
-    """The scored baseline submission of one line, its per-task rows and its summary."""
+    """The scored baseline submission of one line, made as a worker makes one: created queued
+    (already validated), claimed, its per-task results stored, then finished by
+    :func:`app.submissions.lifecycle.finish_scoring`, which writes the summary from the stored
+    rows exactly as for a submission. Each task's one "image" is its line: the PSNR the line's
+    network reached when trained (see the module's docstring)."""
     storage, key = get_storage(), _row_key(version, kind)
     writer = storage.writer(key)
     writer.write(_manifest(version, kind, profile))
     writer.commit()
     gts = version_sets(version)[0].images
     megapixels = len(version.tasks) * sum(image.width * image.height for image in gts) / 1e6
-    now, total = utcnow(), len(version.tasks)
     submission = Submission(
         owner_id=owner.id,
         name=line_row_name(kind, profile),
@@ -298,38 +307,41 @@ def _insert_row(
         sha256=writer.sha256,
         size_bytes=writer.size,
         storage_key=key,
-        status="scored",
         is_baseline=True,
         benchmark_version_id=version.id,
-        progress_done=total,
-        progress_total=total,
+        progress_total=len(version.tasks),
         seconds_per_mp=sum(m.seconds for m in measured.values()) / megapixels,
-        started_at=now,
-        finished_at=now,
     )
     session.add(submission)
-    session.flush()
-    for vt in version.tasks:
-        result = measured[vt.task.key]
-        session.add(
-            TaskResultRow(
-                submission_id=submission.id,
-                version_task_id=vt.id,
-                mean_psnr=_line(vt, kind),
-                mean_ssim=math.fsum(result.ssim) / len(result.ssim),
-                psnr=[_line(vt, kind)],
-                ssim=list(result.ssim),
-                seconds=result.seconds,
-            )
-        )
-    values = summary_values(
-        _task_lines(version),
-        psnr={vt.task.key: [_line(vt, kind)] for vt in version.tasks},
-        ssim={vt.task.key: measured[vt.task.key].ssim for vt in version.tasks},
-        niqe=[],
-        seed=submission.id,
-    )
-    summary = {"submission_id": submission.id, "benchmark_version_id": version.id, **values}
-    upsert(session, Summary, {**summary, "computed_at": now}, ("submission_id",))
     session.commit()
+    claimed = lifecycle.claim_scoring(session=session, submission_id=submission.id, host="")
+    if claimed is None:
+        raise RuntimeError(f"reference row {submission.id} could not be claimed")
+    frozen = _frozen(version)
+    for done, vt in enumerate(frozen, start=1):
+        result = TaskResult(
+            key=vt.task.key,
+            kind=_task_kind(vt),
+            order=Task.parse(vt.task.spec).order,
+            psnr=(_line(vt, kind),),
+            ssim=measured[vt.task.key].ssim,
+            seconds=measured[vt.task.key].seconds,
+        )
+        progress = (done, len(frozen), "")
+        lifecycle.store_result(
+            session=session,
+            submission_id=submission.id,
+            target_id=vt.id,
+            result=result,
+            progress=progress,
+        )
+    finished = lifecycle.finish_scoring(
+        session=session,
+        submission_id=submission.id,
+        version_id=version.id,
+        lines=_task_lines(version),
+        task_ids={vt.task.key: vt.id for vt in frozen},
+    )
+    if not finished:  # someone cancelled it meanwhile: the next bootstrap makes it again
+        raise RuntimeError(f"reference row {submission.id} stopped before it was scored")
     return submission.id

@@ -33,8 +33,9 @@ import httpx
 from app.db import new_session, utcnow
 from app.leaderboard.schemas import LeaderboardQuery
 from app.leaderboard.service import leaderboard
-from app.submissions import pipeline
-from app.submissions.models import ACTIVE, Submission
+from app.submissions import lifecycle
+from app.submissions.models import Submission
+from app.submissions.status import ACTIVE, Status
 
 Say = Callable[[str], None]
 STOP_SECONDS = 20.0
@@ -153,7 +154,7 @@ def resume_leftovers(say: Say) -> None:
     """
     with new_session() as session:
         later = utcnow() + timedelta(days=1)  # every active submission counts as stale now
-        actions = pipeline.requeue_stale(session=session, now=later)
+        actions = lifecycle.requeue_stale(session=session, now=later)
     if actions:
         say(f"re-sent {len(actions)} unfinished job(s) from the previous run")
 
@@ -181,7 +182,7 @@ def watch(submission_id: int, children: list[Child], say: Say, show: Say) -> str
             last = status
         if status not in ACTIVE:
             return status
-        if status == "running":
+        if status == Status.RUNNING:
             show(f"  identity model: {done}/{total} tasks scored")
         time.sleep(0.5)
 

@@ -35,6 +35,7 @@ from app.leaderboard.schemas import (
 )
 from app.submissions.models import Submission, Summary
 from app.submissions.service import submission_url
+from app.submissions.status import Status
 from gir_core.convention import MetricConvention
 from gir_core.line_quality import MIN_SPREAD_DB
 
@@ -115,7 +116,7 @@ def _board(version_id: int) -> Subquery:
         .join(User, User.id == Submission.owner_id)
         .where(
             Summary.benchmark_version_id == version_id,
-            Submission.status == "scored",
+            Submission.status == Status.SCORED,
             Submission.visibility == "public",
             Submission.is_hidden.is_(False),
         )

@@ -1,7 +1,7 @@
 """The operators' page (``/admin``): the queue, and the moderation buttons of ``gir-admin``.
 
 Each button posts a CSRF-protected form to a route that calls the same service as the CLI
-(:mod:`app.benchmarks.moderation`, :func:`app.submissions.pipeline.requeue_stale`).
+(:mod:`app.benchmarks.moderation`, :func:`app.submissions.lifecycle.requeue_stale`).
 Hidden task specs are not shown here either: lines are listed by task id.
 """
 
@@ -21,7 +21,8 @@ from app.errors import Forbidden, Unauthorized
 from app.pages.account import sign_in_redirect
 from app.pages.templating import render
 from app.storage import get_storage
-from app.submissions import overview, pipeline
+from app.submissions import lifecycle, overview
+from app.submissions.status import Status
 from gir_core import generality
 from gir_core.line_quality import KINDS
 
@@ -111,6 +112,6 @@ def unhide(submission_id: RowId, session: SessionDep, viewer: OptionalUser) -> R
 def requeue_stale(session: SessionDep, viewer: OptionalUser) -> RedirectResponse:
     """What the reconciler does on its schedule, now."""
     _admin(viewer)
-    actions = pipeline.requeue_stale(session=session)
-    failed = sum(action.action == "failed" for action in actions)
+    actions = lifecycle.requeue_stale(session=session)
+    failed = sum(action.action == Status.FAILED for action in actions)
     return _back(f"requeued {len(actions) - failed}, failed {failed} stale submission(s)")

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from markupsafe import Markup
 
 from app.pages import charts
-from app.submissions.models import ACTIVE
 from app.submissions.published import BAND_DRAWN
 from app.submissions.schemas import SubmissionRead, SubmissionResults, TaskResultRead
+from app.submissions.status import ACTIVE
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.pages import model_view
 from app.pages.templating import render
 from app.submissions import examples, results, service
+from app.submissions.status import Status
 
 router = APIRouter(include_in_schema=False)
 Part = Literal["input", "output", "gt"]
@@ -29,7 +30,7 @@ def submission_page(
     """Metadata, live progress while active, and results, charts and examples once scored."""
     submission = service.get_submission(session=session, viewer=viewer, submission_id=submission_id)
     found = results.submission_results(session=session, viewer=viewer, submission_id=submission_id)
-    scored = submission.status == "scored"
+    scored = submission.status == Status.SCORED
     public = scored and submission.visibility == "public" and not submission.is_hidden
     badge = (
         snippet(submission_id=submission.id, name=submission.name, owner_id=submission.owner.id)

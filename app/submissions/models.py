@@ -20,9 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.db import Base, UTCDateTime, utcnow
-
-STATUSES = ("queued", "validating", "running", "scored", "failed", "cancelled")
-ACTIVE = ("queued", "validating", "running")
+from app.submissions.status import Status, StatusColumn
 
 
 class Submission(Base):
@@ -46,7 +44,8 @@ class Submission(Base):
     visibility: Mapped[str] = mapped_column(String(8), default="public")
     is_baseline: Mapped[bool] = mapped_column(Boolean, default=False)
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    # Changed by app.submissions.lifecycle only.
+    status: Mapped[Status] = mapped_column(StatusColumn, default=Status.QUEUED, index=True)
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
     current_task: Mapped[str] = mapped_column(String(16), default="")
@@ -54,7 +53,7 @@ class Submission(Base):
     error_message: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Task results stored when the latest attempt started: an attempt that stored more was
-    # interrupted by the service, not by its model, and is not charged (pipeline.charged).
+    # interrupted by the service, not by its model, and is not charged (lifecycle.charged).
     attempt_progress: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     parameters: Mapped[int | None] = mapped_column(Integer, nullable=True)
     seconds_per_mp: Mapped[float | None] = mapped_column(Float, nullable=True)

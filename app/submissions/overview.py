@@ -1,7 +1,7 @@
 """The operators' view of the queue: what waits, what runs, what is stuck, what failed lately.
 
-"Stale" is the reconciler's own rule (:func:`app.submissions.pipeline.last_seen` before
-:func:`~app.submissions.pipeline.stale_before`): no heartbeat (or start, or creation) for
+"Stale" is the reconciler's own rule (:func:`app.submissions.liveness.last_seen` before
+:func:`~app.submissions.liveness.stale_before`): no heartbeat (or start, or creation) for
 ``GIR_STALE_AFTER_S``.
 """
 
@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.db import utcnow
 from app.settings import get_settings
-from app.submissions.models import ACTIVE, Submission
-from app.submissions.pipeline import last_seen, stale_before
+from app.submissions.liveness import last_seen, stale_before
+from app.submissions.models import Submission
+from app.submissions.status import ACTIVE, Status
 
 FAILED_SHOWN = 50
 
@@ -29,7 +30,7 @@ class QueueRow:
     id: int
     name: str
     owner: str
-    status: str
+    status: Status
     attempts: int
     done: int
     total: int
@@ -46,14 +47,14 @@ class QueueRow:
 class QueueOverview:
     """Counts per status, the active submissions (oldest first) and the latest failures."""
 
-    counts: dict[str, int]
+    counts: dict[Status, int]
     active: list[QueueRow]
     failed: list[QueueRow]
     stale_after_s: float
 
 
 def _rows(
-    session: Session, statuses: tuple[str, ...], now: datetime, limit: int, *, newest_first: bool
+    session: Session, statuses: tuple[Status, ...], now: datetime, limit: int, *, newest_first: bool
 ) -> list[QueueRow]:
     cutoff = stale_before(now)
     query = (
@@ -82,7 +83,7 @@ def _rows(
 def queue_overview(*, session: Session, now: datetime | None = None) -> QueueOverview:
     """What an operator checks first: is anything stuck, is anything failing."""
     now = now or utcnow()
-    counts = dict.fromkeys((*ACTIVE, "failed"), 0)
+    counts = dict.fromkeys((*ACTIVE, Status.FAILED), 0)
     grouped = select(Submission.status, func.count()).group_by(Submission.status)
     for status, number in session.execute(grouped):
         if status in counts:
@@ -90,6 +91,6 @@ def queue_overview(*, session: Session, now: datetime | None = None) -> QueueOve
     return QueueOverview(
         counts=counts,
         active=_rows(session, ACTIVE, now, 500, newest_first=False),
-        failed=_rows(session, ("failed",), now, FAILED_SHOWN, newest_first=True),
+        failed=_rows(session, (Status.FAILED,), now, FAILED_SHOWN, newest_first=True),
         stale_after_s=get_settings().stale_after_s,
     )

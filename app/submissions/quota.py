@@ -28,8 +28,9 @@ from app.auth.models import User
 from app.db import utcnow
 from app.errors import RateLimited
 from app.settings import get_settings
-from app.submissions.models import ACTIVE, Submission
+from app.submissions.models import Submission
 from app.submissions.schemas import ActiveQuota, DailyQuota, QuotaRead
+from app.submissions.status import ACTIVE, Status
 from gir_core.errors import ContractError, ModelFormatError
 
 WINDOW = timedelta(hours=24)
@@ -55,7 +56,7 @@ def lock_owner(*, session: Session, owner_id: int) -> None:
 
 def _daily_times(session: Session, owner_id: int, now: datetime) -> list[datetime]:
     refused = and_(
-        Submission.status == "failed",
+        Submission.status == Status.FAILED,
         Submission.error_code.in_(NOT_COUNTED),
         Submission.seconds_per_mp.is_(None),  # never validated: it saw no hidden input
     )

@@ -19,7 +19,7 @@ from app.benchmarks.schemas import MeasurementRead
 from app.errors import NotFound
 from app.storage import get_storage
 from app.submissions import published
-from app.submissions.models import ACTIVE, RealWorldResultRow, Summary, TaskResultRow
+from app.submissions.models import RealWorldResultRow, Summary, TaskResultRow
 from app.submissions.schemas import (
     RealWorldResultRead,
     SubmissionResults,
@@ -27,6 +27,7 @@ from app.submissions.schemas import (
     TaskResultRead,
 )
 from app.submissions.service import manages, visible_submission
+from app.submissions.status import ACTIVE
 from gir_core.generality import TaskLine, task_mark
 
 PUBLIC_KIND = "representative"
@@ -108,7 +109,7 @@ def submission_results(
     hidden = [row.seconds for row, _, task in rows if task.kind != PUBLIC_KIND]
     return SubmissionResults(
         submission_id=submission_id,
-        status=submission.status,  # type: ignore[arg-type]
+        status=submission.status,
         benchmark_version=version.name if version is not None else None,
         measurement=MeasurementRead.of(version) if version is not None else None,
         tasks=[_task_read(*row, owner=owner) for row in rows],

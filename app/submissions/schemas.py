@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from app.benchmarks.schemas import MeasurementRead
 from app.db import DB_INT_MAX
 from app.submissions.published import MaybeRounded, Rounded
+from app.submissions.status import Status as StatusEnum
 
 Visibility = Literal["public", "private"]
-Status = Literal["queued", "validating", "running", "scored", "failed", "cancelled"]
+# The enum, documented inline as the plain string enum the API has always published.
+_STATUS_SCHEMA = {"enum": [status.value for status in StatusEnum], "title": "Status"}
+Status = Annotated[StatusEnum, WithJsonSchema({**_STATUS_SCHEMA, "type": "string"})]
 Format = Literal["onnx", "torchscript"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

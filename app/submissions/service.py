@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session, aliased
 from app import queue
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion, VersionTask
-from app.db import utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, first_problem
 from app.settings import get_settings
 from app.storage import get_storage
-from app.submissions import quota
-from app.submissions.models import ACTIVE, Submission, Summary
+from app.submissions import lifecycle, quota
+from app.submissions.models import Submission, Summary
 from app.submissions.schemas import (
     OwnerRead,
     ProgressRead,
@@ -37,6 +36,7 @@ from app.submissions.schemas import (
     SubmissionRead,
     SummaryRead,
 )
+from app.submissions.status import Status
 from app.submissions.upload import ReceivedUpload
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,9 @@ def create_submission(
         queue.enqueue_validation(submission.id)
     except (KombuError, RedisError, OSError) as error:
         log.warning("submission %s committed, not sent: %s (reconciler)", submission.id, error)
-    return SubmissionCreated(id=submission.id, url=submission_url(submission.id), status="queued")
+    return SubmissionCreated(
+        id=submission.id, url=submission_url(submission.id), status=Status.QUEUED
+    )
 
 
 def _duplicate(session: Session, owner_id: int, sha256: str) -> Conflict:
@@ -137,7 +139,6 @@ def _insert(
         sha256=upload.sha256,
         size_bytes=upload.size,
         storage_key=upload.key,
-        status="queued",
         benchmark_version_id=version_id,
         progress_total=total,
     )
@@ -157,7 +158,7 @@ def _listed(viewer: User | None) -> ColumnElement[bool]:
     public = and_(
         Submission.visibility == "public",
         Submission.is_hidden.is_(False),
-        Submission.status == "scored",
+        Submission.status == Status.SCORED,
     )
     if viewer is None:
         return public
@@ -175,11 +176,11 @@ def _read_query() -> Select[Any]:
     ahead = (
         select(func.count())
         .select_from(earlier)
-        .where(earlier.status == "queued", earlier.id < Submission.id)
+        .where(earlier.status == Status.QUEUED, earlier.id < Submission.id)
         .correlate(Submission)
         .scalar_subquery()
     )
-    position = case((Submission.status == "queued", ahead), else_=None)
+    position = case((Submission.status == Status.QUEUED, ahead), else_=None)
     return (
         select(Submission, User.name, BenchmarkVersion.name, Summary, position)
         .join(User, User.id == Submission.owner_id)
@@ -296,12 +297,5 @@ def cancel_submission(*, session: Session, viewer: User, submission_id: int) -> 
         raise NotFound(f"there is no submission {submission_id}")
     if not manages(viewer, submission.owner_id):
         raise Forbidden("only the owner or an administrator can cancel a submission")
-    if submission.status not in ACTIVE:
-        raise Conflict(
-            f"submission {submission_id} is {submission.status}; only queued, validating or "
-            "running submissions can be cancelled"
-        )
-    submission.status, submission.current_task = "cancelled", ""
-    submission.finished_at = utcnow()
-    session.commit()
+    lifecycle.cancel(session=session, submission=submission)
     return get_submission(session=session, viewer=viewer, submission_id=submission_id)

@@ -30,8 +30,8 @@ from app.benchmarks.models import BenchmarkVersion
 from app.main import create_app
 from app.settings import get_settings
 from app.storage import get_storage, put_bytes
+from app.submissions.lifecycle import log_key
 from app.submissions.models import Submission
-from app.submissions.pipeline import log_key
 from tests.app.submissions_support import onnx_model
 from tests.support.factories import Rows
 

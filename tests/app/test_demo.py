@@ -8,6 +8,7 @@ module stays well under half a minute.
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 import stat
@@ -31,7 +32,11 @@ from app.demo.rows import IDENTITY_NAME, line_row_name
 from app.demo.run import Reporter, embedded_paths
 from app.errors import Invalid
 from app.models import Base
+from app.storage import get_storage
+from app.submissions.lifecycle import log_key
 from app.submissions.models import Submission, Summary, TaskResultRow
+from app.submissions.summary import summary_values
+from worker.plan import scoring_plan
 
 PLAN_TASKS = (3, 15)  # Table C.1: noise; haze + noise (weather: the depth-proxy path)
 
@@ -166,6 +171,34 @@ def test_reference_rows_sit_on_their_lines(demo: Demo) -> None:
             assert (summary.ar, summary.er) == expected
             assert summary.ar_low == summary.ar_high == summary.ar  # one value per task
             assert "matched the lines within" in row.description
+
+
+def test_reference_rows_are_made_through_the_lifecycle(demo: Demo) -> None:
+    """A line row is claimed, its results stored and finished like a worker's run: its summary is
+    the lifecycle's summary of its stored rows over the worker's own lines for the version."""
+    with new_session() as session:
+        version = session.scalar(select(BenchmarkVersion).where(BenchmarkVersion.is_active))
+        assert version is not None
+        plan = scoring_plan(session=session, version_id=version.id, storage=get_storage())
+        keys = {vt_id: key for key, vt_id in plan.task_ids.items()}
+        for kind in ("acceptance", "excellence"):
+            row = _row(session, line_row_name(kind, "tiny"))
+            assert row.log_key == log_key(row.id)  # written by finish_scoring, as for any run
+            assert row.started_at is not None and row.finished_at is not None
+            assert row.started_at <= row.finished_at and row.progress_done == len(keys)
+            rows = session.scalars(select(TaskResultRow).filter_by(submission_id=row.id))
+            stored = {keys[result.version_task_id]: result for result in rows}
+            expected = summary_values(
+                plan.lines,
+                psnr={key: result.psnr for key, result in stored.items()},
+                ssim={key: result.ssim for key, result in stored.items()},
+                niqe=[],
+                seed=row.id,
+            )
+            summary = session.get(Summary, row.id)
+            assert summary is not None and summary.benchmark_version_id == version.id
+            got = {name: getattr(summary, name) for name in expected}
+            assert json.dumps(got, sort_keys=True) == json.dumps(expected, sort_keys=True)
 
 
 def test_hidden_specs_are_not_printed(demo: Demo) -> None:

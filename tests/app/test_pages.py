@@ -27,9 +27,9 @@ from app.benchmarks.progress import ProgressRecord, clear_progress
 from app.db import utcnow
 from app.settings import get_settings
 from app.storage import get_storage
+from app.submissions.liveness import stale_submissions
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.overview import queue_overview
-from app.submissions.pipeline import stale_submissions
 from gir_core.tasks import Task
 from tests.support.factories import Rows
 

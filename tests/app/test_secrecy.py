@@ -34,8 +34,8 @@ from app.benchmarks.models import (
 from app.main import create_app
 from app.storage import get_storage, put_bytes
 from app.submissions.examples import save_example
+from app.submissions.lifecycle import log_key
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
-from app.submissions.pipeline import log_key
 from gir_core.scoring import Example
 from gir_core.tasks import Task, representative_tasks, sample_task
 from tests.support.factories import Headers, Rows

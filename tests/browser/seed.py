@@ -30,7 +30,7 @@ from app.auth.models import User
 from app.benchmarks.models import TaskDef, VersionTask
 from app.db import utcnow
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
-from app.submissions.pipeline import summary_values
+from app.submissions.summary import summary_values
 from gir_core.generality import TaskKind, TaskLine
 from gir_core.tasks import Task
 from tests.support.factories import Rows

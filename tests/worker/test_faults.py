@@ -15,8 +15,9 @@ from app.db import utcnow
 from app.queue import enqueue_scoring, enqueue_validation
 from app.settings import get_settings
 from app.storage import get_storage
+from app.submissions.lifecycle import Requeue, requeue_stale
 from app.submissions.models import RealWorldResultRow, Summary, TaskResultRow
-from app.submissions.pipeline import Requeue, requeue_stale, summary_values
+from app.submissions.summary import summary_values
 from gir_core.scoring import TaskResult, score
 from tests.worker.conftest import (
     Bench,
@@ -28,7 +29,7 @@ from tests.worker.conftest import (
     slow_model,
     wait_for,
 )
-from worker.pipeline import score_submission
+from worker.jobs import score_submission
 from worker.plan import scoring_plan
 from worker.selfcheck import identity_model
 

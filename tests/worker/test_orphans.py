@@ -25,7 +25,7 @@ from app.queue import enqueue_scoring
 from app.submissions.models import Submission
 from gir_core.sandbox import landlock, lifeline
 from tests.worker.conftest import Bench, WorkerProcess, add_submission, slow_model, wait_for
-from worker.pipeline import HOST
+from worker.sandboxing import HOST
 from worker.selfcheck import report_sandbox
 
 

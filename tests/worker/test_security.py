@@ -27,8 +27,8 @@ from app.main import create_app
 from app.queue import enqueue_scoring, enqueue_validation
 from app.settings import get_settings
 from app.storage import get_storage
+from app.submissions.lifecycle import Requeue, requeue_stale
 from app.submissions.models import TaskResultRow
-from app.submissions.pipeline import Requeue, requeue_stale
 from app.submissions.quota import read_quota
 from gir_core.contract import PROBE_SIZES
 from gir_core.sandbox.errors_map import SCORING_SENTENCES
@@ -45,7 +45,7 @@ from tests.worker.conftest import (
     slow_model,
     wait_for,
 )
-from worker.pipeline import EXCERPT_LINE_CHARS, EXCERPT_LINES
+from worker.sandboxing import EXCERPT_LINE_CHARS, EXCERPT_LINES
 
 OFFSET = 1000
 """The hostile model's output width is OFFSET + 255 × (its input's first pixel): far from any

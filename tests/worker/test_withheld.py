@@ -15,7 +15,7 @@ from gir_core.errors import (
     SandboxViolationError,
 )
 from gir_core.sandbox.errors_map import SCORING_SENTENCES
-from worker import pipeline
+from worker import jobs, sandboxing
 
 
 @pytest.mark.parametrize(
@@ -28,8 +28,8 @@ from worker import pipeline
                        reason="time")],
 )  # fmt: skip
 def test_model_controlled_messages_are_withheld_while_scoring(error: ModelError) -> None:
-    assert "secret" in pipeline.public_message(error, scoring=False)
-    scored = pipeline.public_message(error, scoring=True)
+    assert "secret" in jobs.public_message(error, scoring=False)
+    scored = jobs.public_message(error, scoring=True)
     assert "secret" not in scored and "0.7215" not in scored
     assert scored == SCORING_SENTENCES[error.reason]
 
@@ -40,7 +40,7 @@ def test_scoring_output_goes_to_an_admin_only_key(
     monkeypatch.setenv("GIR_STORAGE_DIR", str(tmp_path))
     settings.get_settings.cache_clear()
     try:
-        pipeline._save_scoring_log(7, 1, "hidden input mean 0.4213\n")
+        sandboxing.save_scoring_log(7, 1, "hidden input mean 0.4213\n")
         owner_log = (tmp_path / "logs" / "7.txt").read_text()
         admin_log = (tmp_path / "logs" / "7-scoring-admin.txt").read_text()
     finally:

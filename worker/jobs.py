@@ -1,34 +1,43 @@
-"""What the worker's jobs do: check a submission's contract, then score it, resumably.
+"""The Celery jobs, registered under their :mod:`app.queue` names: ids in, a session opened
+here, :mod:`app.submissions.lifecycle` for every change of a submission.
 
-Each entry point receives an id, opens its own session, and leaves the submission in a state a
-person can read: ``failed`` always carries a sentence — the model's own error, or "internal
-error (id …)" whose traceback is only in this worker's log. Work survives the worker's death:
-results are stored task by task, a heartbeat thread marks the submission alive, and a rerun
-skips what is stored (the reconciler requeues submissions whose heartbeat stopped).
+Validation checks a submission's contract, then scoring scores it, resumably; the reconciler
+requeues what lost its worker; synthesis and line training are the operators' jobs. Each leaves
+a submission in a state a person can read: ``failed`` always carries a sentence — the model's
+own error, or "internal error (id …)" whose traceback is only in this worker's log. Work
+survives the worker's death: results are stored task by task, a heartbeat thread marks the
+submission alive, and a rerun skips what is stored. Validation, scoring, synthesis and the
+reconciler are idempotent (upserts, guarded state changes, a content-addressed cache), so they
+are acknowledged late and redelivered if a worker dies; training lines checkpoints into storage,
+so a redelivered training job resumes from its last checkpoint instead of starting again.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 import uuid
 from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager
-from pathlib import Path
 from typing import cast
 
+from celery import Celery
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.benchmarks.versions import get_version
 from app.db import new_session
-from app.queue import enqueue_scoring
+from app.queue import (
+    RECONCILE_TASK,
+    SCORE_TASK,
+    SYNTHESIZE_TASK,
+    TRAIN_LINES_TASK,
+    VALIDATE_TASK,
+    enqueue_scoring,
+)
 from app.settings import get_settings
-from app.storage import StorageUnavailable, get_storage, put_bytes
+from app.storage import StorageUnavailable, get_storage
 from app.submissions.examples import save_example
-from app.submissions.models import Submission
-from app.submissions.pipeline import (
+from app.submissions.lifecycle import (
     claim_scoring,
     claim_validation,
     fail_submission,
@@ -36,121 +45,27 @@ from app.submissions.pipeline import (
     finished_keys,
     log_key,
     record_validation,
+    requeue_stale,
     set_progress,
     store_result,
-    touch,
     wait_for_storage,
 )
+from app.submissions.models import Submission
+from app.submissions.status import Status
 from gir_core.contract import PROBE_SIZES, run_probes
+from gir_core.convention import AUTHORS, MetricConvention
 from gir_core.errors import ModelError
-from gir_core.runners import RunOptions
 from gir_core.sandbox import SandboxedModel, SandboxLimits
-from gir_core.sandbox.errors_map import printable, scoring_sentence
+from gir_core.sandbox.errors_map import scoring_sentence
 from gir_core.scoring import RealWorldResult, TaskResult, score
 from worker.plan import ScoringPlan, prepare_inputs, scoring_plan
 from worker.progress import Progress, hidden_last
+from worker.sandboxing import HOST, append_log, excerpt, heartbeat, sandbox_setup, save_scoring_log
 
 log = logging.getLogger(__name__)
 
-HOST = socket.gethostname()
 Results = Generator[TaskResult | RealWorldResult, None, None]
-
-
-def sandbox_setup(
-    size_multiple: int = 1, tile: int | None = None, total_seconds: float | None = None
-) -> tuple[RunOptions, SandboxLimits]:
-    """Run options and limits for one model from the settings (``GIR_SANDBOX_*``, ``GIR_DEVICE``).
-
-    RLIMIT_AS breaks CUDA's address-space reservations, so kernel memory limits are off where
-    the model may run on a GPU; the parent's RSS watchdog still applies everywhere.
-    """
-    settings = get_settings()
-    total = total_seconds or settings.sandbox_total_s
-    gpu = settings.device == "cuda" or (
-        settings.device == "auto" and Path("/dev/nvidiactl").exists()
-    )
-    options = RunOptions(
-        size_multiple=size_multiple,
-        tile=tile,
-        device=settings.device,
-        threads=settings.sandbox_threads,
-        gpu_memory_mb=settings.sandbox_gpu_memory_mb,
-    )
-    limits = SandboxLimits(
-        memory_mb=settings.sandbox_memory_mb,
-        cpu_seconds=max(1, int(total * settings.sandbox_threads)),
-        image_seconds=settings.sandbox_image_s,
-        total_seconds=total,
-        kernel_memory_limits=not gpu,
-    )
-    return options, limits
-
-
-EXCERPT_LINES, EXCERPT_LINE_CHARS = 40, 200
-"""What an owner sees of a model's own output from its contract check: the last 40 lines (where
-an error's traceback is), each cut at 200 characters, control characters and escapes removed."""
-
-
-def excerpt(text: str) -> str:
-    """A bounded, printable excerpt of a model's output for its owner.
-
-    Only ever applied to runs on public inputs (the contract check's probes): output printed
-    while scoring is never shown to owners at all (:func:`_save_scoring_log`). Escapes and
-    control characters go (a log shown in a terminal or a page must not be able to redraw or
-    hide lines); what is cut is said, with its size.
-    """
-    lines = printable(text).splitlines()
-    kept = [line[:EXCERPT_LINE_CHARS] for line in lines[-EXCERPT_LINES:]]
-    if len(kept) < len(lines) or any(len(line) > EXCERPT_LINE_CHARS for line in lines):
-        kept.insert(0, "(the model's output is cut to its last lines and their first characters)")
-    return "\n".join(kept)
-
-
-def append_log(submission_id: int, title: str, text: str) -> str:
-    """Add one sandbox run's output as a titled section of the submission's log; its key.
-
-    The log is the model child's stderr, for the owner and admins only (never hidden specs:
-    the child only ever sees arrays).
-    """
-    storage, key = get_storage(), log_key(submission_id)
-    before = storage.read_bytes(key) if storage.exists(key) else b""
-    put_bytes(storage, key, before + f"== {title} ==\n{text or '(no output)'}\n".encode())
-    return key
-
-
-@contextmanager
-def heartbeat(submission_id: int) -> Iterator[None]:
-    """Mark the submission alive every ``GIR_HEARTBEAT_S`` from a thread while a step runs.
-
-    A single image may take minutes; the reconciler must only requeue a submission whose
-    worker died, never one that is merely busy.
-    """
-    stop = threading.Event()
-    every = get_settings().heartbeat_s
-
-    def beat() -> None:
-        while not stop.wait(every):
-            try:
-                with new_session() as session:
-                    touch(session=session, submission_id=submission_id)
-            except SQLAlchemyError as error:
-                log.warning("heartbeat of submission %s failed: %s", submission_id, error)
-
-    thread = threading.Thread(target=beat, name=f"heartbeat-{submission_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
-WITHHELD_LOG = (
-    "(the model's output while scoring is withheld, printed or not: it ran on hidden inputs, so "
-    "what it wrote is kept for administrators only, in storage key {key})"
-)
-"""The owner's whole view of a scoring run's output: fixed text, not even its size (the model
-chooses how much it prints)."""
+VALIDATE_SECONDS = 600  # model load + three probes take a fraction of this
 
 
 def public_message(error: ModelError, *, scoring: bool) -> str:
@@ -206,7 +121,7 @@ def _fail(session: Session, submission_id: int, code: str, message: str) -> None
 # -- validation -----------------------------------------------------------------------------
 
 
-def validate(submission_id: int) -> None:
+def validate_submission(submission_id: int) -> None:
     """Contract-check a queued submission in the sandbox, then queue it for scoring."""
     with new_session() as session:
         submission = claim_validation(session=session, submission_id=submission_id, host=HOST)
@@ -265,7 +180,7 @@ def score_submission(submission_id: int) -> None:
                 lines=plan.lines,
                 task_ids=plan.task_ids,
             )
-            outcome = "scored" if finished else "stopped: no longer running (cancelled?)"
+            outcome = Status.SCORED if finished else "stopped: no longer running (cancelled?)"
             log.info("submission %s: %s", submission_id, outcome)
 
 
@@ -279,16 +194,7 @@ def _run_model(session: Session, submission: Submission, plan: ScoringPlan) -> b
         return _store_all(session, submission.id, plan, sandbox)
     finally:
         sandbox.close()
-        _save_scoring_log(submission.id, submission.attempts, sandbox.log)
-
-
-def _save_scoring_log(submission_id: int, attempt: int, text: str) -> None:
-    """Keep the scoring output for administrators; the owner's log says it was withheld."""
-    key = f"logs/{submission_id}-scoring-admin.txt"
-    data = text.encode("utf-8", errors="replace")
-    put_bytes(get_storage(), key, data)
-    note = WITHHELD_LOG.format(key=key)
-    append_log(submission_id, f"scoring, attempt {attempt}", note)
+        save_scoring_log(submission.id, submission.attempts, sandbox.log)
 
 
 def _save_example(submission_id: int, result: TaskResult) -> None:
@@ -338,3 +244,68 @@ def _store_all(
             ):
                 return False
     return True
+
+
+# -- the reconciler and the operators' jobs --------------------------------------------------
+
+
+def reconcile() -> None:
+    """One pass of the periodic reconciler (beat: every ``GIR_RECONCILE_EVERY_S``).
+
+    A broker restart loses queued messages, and a worker killed mid-job leaves its submission
+    ``running`` with no one working on it; both show as a heartbeat that stopped.
+    :func:`~app.submissions.lifecycle.requeue_stale` decides and re-enqueues (the admin CLI and
+    page call it too); this job logs what it did with each stale submission.
+    """
+    with new_session() as session:
+        actions = requeue_stale(session=session)
+    for item in actions:
+        log.warning("reconciler: submission %s had no sign of life -> %s",
+                    item.submission_id, item.action)  # fmt: skip
+
+
+def synthesize(version: str) -> None:
+    """Make every degraded input of a benchmark version ahead of scoring (shared cache)."""
+    with new_session() as session:
+        found = get_version(session=session, name=version)
+        plan = scoring_plan(session=session, version_id=found.id, storage=get_storage())
+    made = prepare_inputs(plan)
+    log.info("version %s: %d degraded inputs made, the rest were cached", version, made)
+
+
+def train_lines(task_key: str, profile: str, convention: str = AUTHORS.text) -> None:
+    """Train and record the acceptance and excellence lines of one pool task, measured with
+    ``convention`` (the metric convention of the version they are for; the authors' default)."""
+    # Lazy: training pulls in torch, which scoring workers never need in their own process.
+    from app.benchmarks.lines import train_lines as train_task_lines
+
+    with new_session() as session:
+        trained = train_task_lines(
+            session=session,
+            task_key=task_key,
+            profile=profile,
+            device=_torch_device(),
+            convention=MetricConvention.parse(convention),
+        )
+    log.info("lines of task %s: acceptance %.2f dB, excellence %.2f dB", trained.task_key,
+             trained.acceptance_psnr, trained.excellence_psnr)  # fmt: skip
+
+
+def _torch_device() -> str:
+    """``GIR_DEVICE`` as a torch device (``auto``: the GPU when there is one)."""
+    device = get_settings().device
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def register(celery: Celery) -> None:
+    """Register every task under its :mod:`app.queue` name."""
+    celery.task(name=VALIDATE_TASK, acks_late=True, soft_time_limit=VALIDATE_SECONDS,
+                time_limit=VALIDATE_SECONDS + 60)(validate_submission)  # fmt: skip
+    celery.task(name=SCORE_TASK, acks_late=True)(score_submission)
+    celery.task(name=RECONCILE_TASK, acks_late=True)(reconcile)
+    celery.task(name=SYNTHESIZE_TASK, acks_late=True)(synthesize)
+    celery.task(name=TRAIN_LINES_TASK, acks_late=True)(train_lines)

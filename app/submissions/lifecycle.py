@@ -1,35 +1,38 @@
-"""The scoring pipeline's service functions: claims, stored results, summaries, the reconciler.
+"""A submission's lifecycle: the only code that changes its status.
 
-The Celery tasks in ``worker/`` stay thin and call these with their own session; the admin CLI
-calls :func:`requeue_stale` too. Every write is idempotent — results are upserts keyed by
-(submission, task), status changes are guarded by the status they expect — so a redelivered or
-duplicated message never corrupts a submission: tasks can be acknowledged late and the
-reconciler can re-enqueue whenever in doubt.
+Every move between the statuses of :mod:`app.submissions.status` is one of these functions, and
+each checks its move against :data:`~app.submissions.status.TRANSITIONS` before writing. Worker
+jobs claim, beat, record progress and results, finish or fail; the owner (API and pages)
+cancels; operators (admin CLI and pages) rescore; the reconciler requeues what lost its worker;
+the demo's reference rows go through the same claim, results and summary as a worker's run.
+
+Every write is idempotent — results are upserts keyed by (submission, task), status changes
+are guarded by the status they expect — so a redelivered or duplicated message never corrupts
+a submission: jobs can be acknowledged late and the reconciler can re-enqueue whenever in doubt.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from app import queue
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef, VersionTask
-from app.db import Base, UTCDateTime, utcnow
+from app.db import upsert, utcnow
+from app.errors import Conflict
 from app.settings import get_settings
-from app.submissions.models import ACTIVE, RealWorldResultRow, Submission, Summary, TaskResultRow
+from app.submissions.liveness import busy, charged, stale_submissions, stored_tasks
+from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
+from app.submissions.status import ACTIVE, RESCORABLE, STARTED, Status, check_transition
+from app.submissions.summary import summary_values
 from gir_core import generality
-from gir_core.errors import ParameterError
 from gir_core.scoring import RealWorldResult, TaskResult
-
-log = logging.getLogger(__name__)
 
 
 def log_key(submission_id: int) -> str:
@@ -37,28 +40,20 @@ def log_key(submission_id: int) -> str:
     return f"logs/{submission_id}.txt"
 
 
-def upsert(
-    session: Session, model: type[Base], values: Mapping[str, Any], keys: Sequence[str]
-) -> None:
-    """INSERT ``values``, or UPDATE the row with the same ``keys``, in one statement.
-
-    PostgreSQL and SQLite both speak ``INSERT … ON CONFLICT (…) DO UPDATE``; unlike SQLite's
-    ``INSERT OR REPLACE`` it keeps the row's id, so a redelivered task rewrites its row in place.
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("postgresql", "sqlite"):
-        raise NotImplementedError(f"no upsert for the {dialect} dialect")
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(dict(values))
-    changed = {name: statement.excluded[name] for name in values if name not in keys}
-    session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
-
-
 def _guarded_update(
-    session: Session, submission_id: int, statuses: Sequence[str], **values: Any
+    session: Session,
+    submission_id: int,
+    statuses: Sequence[Status],
+    status: Status | None = None,
+    **values: Any,
 ) -> bool:
-    """UPDATE the submission only while it is in one of ``statuses``; whether it was. The guard
-    makes a cancellation (or a failure recorded elsewhere) win over a worker still writing."""
+    """UPDATE the submission only while it is in one of ``statuses`` (to ``status``, if given);
+    whether it was. The guard makes a cancellation (or a failure recorded elsewhere) win over a
+    worker still writing. A move the transition table does not allow raises before any SQL."""
+    if status is not None:
+        for current in statuses:
+            check_transition(current, status)
+        values["status"] = status
     statement = (
         update(Submission)
         .where(Submission.id == submission_id, Submission.status.in_(statuses))
@@ -76,14 +71,15 @@ def claim_validation(*, session: Session, submission_id: int, host: str) -> Subm
     cancelled, finished). An already validated one is sent on to scoring (a duplicate message,
     or a reconciler re-sending validation): a validation message is never a dead end."""
     submission = session.get(Submission, submission_id, with_for_update=True)
-    if submission is None or submission.status not in ("queued", "validating") or _busy(submission):
+    claimable = (Status.QUEUED, Status.VALIDATING)
+    if submission is None or submission.status not in claimable or busy(submission):
         session.rollback()
         return None
     if submission.seconds_per_mp is not None:
         session.rollback()
         queue.enqueue_scoring(submission_id)
         return None
-    return _start(session, submission, "validating", host)
+    return _start(session, submission, Status.VALIDATING, host)
 
 
 def claim_scoring(*, session: Session, submission_id: int, host: str) -> Submission | None:
@@ -92,9 +88,9 @@ def claim_scoring(*, session: Session, submission_id: int, host: str) -> Submiss
     submission = session.get(Submission, submission_id, with_for_update=True)
     if (
         submission is None
-        or submission.status not in ("queued", "running")
+        or submission.status not in (Status.QUEUED, Status.RUNNING)
         or submission.seconds_per_mp is None
-        or _busy(submission)
+        or busy(submission)
     ):
         session.rollback()
         return None
@@ -105,66 +101,51 @@ def claim_scoring(*, session: Session, submission_id: int, host: str) -> Submiss
         _mark_failed(submission, "internal", "no benchmark version is active; try again later")
         session.commit()
         return None
-    return _start(session, submission, "running", host)
+    return _start(session, submission, Status.RUNNING, host)
 
 
-def _busy(submission: Submission) -> bool:
-    """Another worker is on it: started and its heartbeat is fresh (a duplicate message)."""
-    beat, started = submission.heartbeat_at, submission.status in ("validating", "running")
-    fresh = timedelta(seconds=get_settings().stale_after_s)
-    return started and beat is not None and utcnow() - beat < fresh
-
-
-def _stored_tasks(session: Session, submission_id: int) -> int:
-    query = select(func.count()).select_from(TaskResultRow).filter_by(submission_id=submission_id)
-    return session.scalar(query) or 0
-
-
-def charged(session: Session, submission: Submission) -> bool:
-    """Whether the submission's interrupted attempt counts against its model (GIR_MAX_ATTEMPTS).
-
-    A worker that dies (killed, its machine lost, its broker gone) leaves no cause behind. An
-    attempt that stored task results after it started proves the model runs: its interruption
-    was the service's, and charging it would fail good models on a bad day. One that died
-    without storing any may be a model that takes its worker down, so it counts. Termination
-    holds: every uncharged retry has stored at least one more task, and tasks are finite.
-    (Stored rows, not ``progress_done``: the published progress holds still over hidden tasks.)
-    """
-    return _stored_tasks(session, submission.id) <= submission.attempt_progress
-
-
-def _start(session: Session, submission: Submission, status: str, host: str) -> Submission | None:
+def _start(
+    session: Session, submission: Submission, status: Status, host: str
+) -> Submission | None:
     """Count the attempt and mark the submission as worked on, or give up after too many: a
     model that takes its worker down every time ends ``failed``, not redelivered forever. An
     attempt interrupted after progress is not counted (see :func:`charged`)."""
     now, limit = utcnow(), get_settings().max_attempts
     if charged(session, submission):
         submission.attempts += 1
-    submission.attempt_progress = _stored_tasks(session, submission.id)
+    submission.attempt_progress = stored_tasks(session, submission.id)
     if submission.attempts > limit:
         _mark_failed(submission, "crashed", crashed_sentence(limit, status))
         session.commit()
         return None
-    submission.status, submission.error_message = status, ""  # e.g. a storage_sentence
+    _move(submission, status)
+    submission.error_message = ""  # e.g. a storage_sentence
     submission.worker_host = host[:120]
     submission.heartbeat_at = now
-    if status == "running" and submission.started_at is None:
+    if status == Status.RUNNING and submission.started_at is None:
         submission.started_at = now
     session.commit()
     return submission
 
 
-def crashed_sentence(attempts: int, status: str) -> str:
+def crashed_sentence(attempts: int, status: Status) -> str:
     """What the submitter reads when the worker died on every attempt."""
-    phase = "validation" if status == "validating" else "scoring"
+    phase = "validation" if status == Status.VALIDATING else "scoring"
     return (
         f"crashed {attempts} times: {phase} stopped without finishing each time (the worker "
         "died, e.g. out of memory), so it was given up instead of retried forever"
     )
 
 
+def _move(submission: Submission, status: Status) -> None:
+    """Set a loaded (and locked) submission's status, if the table allows the move."""
+    check_transition(submission.status, status)
+    submission.status = status
+
+
 def _mark_failed(submission: Submission, code: str, message: str) -> None:
-    submission.status, submission.error_code = "failed", code[:32]
+    _move(submission, Status.FAILED)
+    submission.error_code = code[:32]
     submission.error_message, submission.current_task = message, ""
     submission.finished_at = utcnow()
 
@@ -178,7 +159,7 @@ def record_validation(
     """Store what the contract check measured and queue the submission for scoring (attempts
     restart at 0: scoring gets its own allowance). False if it was cancelled meanwhile."""
     ok = _guarded_update(
-        session, submission_id, ("validating",), status="queued", attempts=0, log_key=log,
+        session, submission_id, (Status.VALIDATING,), Status.QUEUED, attempts=0, log_key=log,
         heartbeat_at=utcnow(), parameters=parameters, seconds_per_mp=seconds_per_mp,
     )  # fmt: skip
     session.commit()
@@ -191,7 +172,7 @@ def fail_submission(
     """Mark an active submission failed with a sentence for its owner (and its log, if any)."""
     values: dict[str, Any] = {"log_key": log} if log else {}
     ok = _guarded_update(
-        session, submission_id, ACTIVE, status="failed", error_code=code[:32],
+        session, submission_id, ACTIVE, Status.FAILED, error_code=code[:32],
         error_message=message, finished_at=utcnow(), current_task="", **values,
     )  # fmt: skip
     session.commit()
@@ -212,7 +193,7 @@ def wait_for_storage(*, session: Session, submission_id: int, reason: str) -> bo
     ours is not the model's crash and must not use up its ``GIR_MAX_ATTEMPTS``. The sentence is
     cleared when a worker claims it again."""
     ok = _guarded_update(
-        session, submission_id, ("validating", "running"), status="queued",
+        session, submission_id, STARTED, Status.QUEUED,
         attempts=Submission.attempts - 1, heartbeat_at=utcnow(), current_task="",
         error_message=storage_sentence(reason),
     )  # fmt: skip
@@ -222,7 +203,7 @@ def wait_for_storage(*, session: Session, submission_id: int, reason: str) -> bo
 
 def touch(*, session: Session, submission_id: int) -> bool:
     """Heartbeat: the worker is alive on this submission. False once it is no longer active."""
-    ok = _guarded_update(session, submission_id, ("validating", "running"), heartbeat_at=utcnow())
+    ok = _guarded_update(session, submission_id, STARTED, heartbeat_at=utcnow())
     session.commit()
     return ok
 
@@ -238,7 +219,7 @@ def set_progress(
 
 def _progress(session: Session, submission_id: int, done: int, total: int, current: str) -> bool:
     return _guarded_update(
-        session, submission_id, ("running",), progress_done=done, progress_total=total,
+        session, submission_id, (Status.RUNNING,), progress_done=done, progress_total=total,
         current_task=current[:16], heartbeat_at=utcnow(),
     )  # fmt: skip
 
@@ -329,7 +310,7 @@ def finish_scoring(
     )
     total = len(task_ids)
     ok = _guarded_update(
-        session, submission_id, ("running",), status="scored", finished_at=utcnow(),
+        session, submission_id, (Status.RUNNING,), Status.SCORED, finished_at=utcnow(),
         progress_done=total, progress_total=total, current_task="",
         log_key=log_key(submission_id),
     )  # fmt: skip
@@ -342,108 +323,61 @@ def finish_scoring(
     return True
 
 
-def summary_values(
-    lines: Sequence[generality.TaskLine],
-    *,
-    psnr: Mapping[str, Sequence[float]],
-    ssim: Mapping[str, Sequence[float]],
-    niqe: Sequence[float],
-    seed: int,
-) -> dict[str, Any]:
-    """The leaderboard's numbers, all from :mod:`gir_core.generality` on per-image values.
+# -- the owner's cancellation, an operator's rescore -----------------------------------------
 
-    Task means use ``math.fsum`` like :class:`~gir_core.scoring.TaskResult`; the bootstrap is
-    seeded by the submission id so a rescore reproduces its intervals.
+
+def cancel(*, session: Session, submission: Submission) -> None:
+    """Cancel an active submission the caller has locked (and checked the viewer may manage);
+    a worker sees ``cancelled`` at its next guarded write and stops.
+
+    Raises:
+        Conflict: already scored, failed or cancelled.
     """
-    means = {key: math.fsum(values) / len(values) for key, values in psnr.items()}
-    ssims = {key: math.fsum(values) / len(values) for key, values in ssim.items()}
-    summary = generality.summarize(lines, means, ssims)
-    ci = generality.bootstrap_ci(lines, psnr, seed=seed)
-    rep, hid = summary.representative, summary.hidden
-    return {
-        "ar": summary.ar,
-        "er": summary.er,
-        "mean_psnr": summary.mean_psnr,
-        "mean_ssim": math.fsum(ssims.values()) / len(ssims),
-        "ar_low": ci.ar.low,
-        "ar_high": ci.ar.high,
-        "er_low": ci.er.low,
-        "er_high": ci.er.high,
-        "psnr_low": ci.mean_psnr.low,
-        "psnr_high": ci.mean_psnr.high,
-        "ar_representative": rep.ar if rep else None,
-        "ar_hidden": hid.ar if hid else None,
-        "psnr_representative": rep.mean_psnr if rep else None,
-        "psnr_hidden": hid.mean_psnr if hid else None,
-        "mean_niqe": math.fsum(niqe) / len(niqe) if niqe else None,
-        "bias": _bias(lines, means),
-    }
+    if submission.status not in ACTIVE:
+        raise Conflict(
+            f"submission {submission.id} is {submission.status}; only queued, validating or "
+            "running submissions can be cancelled"
+        )
+    _move(submission, Status.CANCELLED)
+    submission.current_task = ""
+    submission.finished_at = utcnow()
+    session.commit()
 
 
-def _bias(lines: Sequence[generality.TaskLine], means: Mapping[str, float]) -> dict[str, Any]:
-    """Per-degradation profile (:func:`gir_core.generality.degradation_profile`), name ->
-    {single_score, n_single, median_score, pass_rate, n_mixtures, n_broken, mean_all_tasks,
-    n_tasks}; ``mean_all_tasks`` is the old mean of s over every task containing it, kept
-    under a name that says what it is (pages label it as the old measure).
+def requeue_for_rescore(*, session: Session, submission: Submission) -> None:
+    """Back to the start of the lifecycle with its results gone (the caller commits).
 
-    Public tasks only: hidden tasks' scores are published per task (by key), so a per-degradation
-    figure over them would let anyone solve for which degradations each hidden task contains.
-    Tasks with a broken line (excellence not above acceptance: no score) are left out and
-    counted. Empty (and logged) only when the lines cannot be scored at all (e.g. an unknown
-    degradation name).
+    The version is cleared so the worker scores it on whichever version is active when scoring
+    starts; a validated model is passed straight on to scoring by the validation job. Callers
+    delete its stored examples after the commit (files cannot roll back with a failed
+    transaction), then send its validation job.
+
+    Raises:
+        Conflict: it is queued, running or cancelled.
     """
-    lines = [line for line in lines if line.kind != "hidden"]
-    means = {line.task_id: means[line.task_id] for line in lines if line.task_id in means}
-    try:
-        profile = generality.degradation_profile(lines, means)
-    except ParameterError as error:
-        log.warning("per-degradation bias left empty: %s", error)
-        return {}
-    return {
-        name: {
-            "single_score": p.single_score,
-            "n_single": p.n_single,
-            "median_score": p.median_score,
-            "pass_rate": p.pass_rate,
-            "n_mixtures": p.n_mixtures,
-            "n_broken": p.n_broken,
-            "mean_all_tasks": p.mean_score,
-            "n_tasks": p.n_single + p.n_mixtures,
-        }
-        for name, p in profile.items()
-    }
+    if submission.status not in RESCORABLE:
+        raise Conflict(
+            f"submission {submission.id} is {submission.status}; only scored or failed "
+            "submissions can be rescored"
+        )
+    for table in (TaskResultRow, RealWorldResultRow, Summary):
+        session.execute(delete(table).where(table.submission_id == submission.id))
+    _move(submission, Status.QUEUED)
+    submission.attempts = 0
+    submission.progress_done = 0
+    submission.current_task = ""
+    submission.error_code = submission.error_message = ""
+    submission.started_at = submission.finished_at = submission.heartbeat_at = None
+    submission.benchmark_version_id = None
 
 
 # -- the reconciler -------------------------------------------------------------------------
 
 
-def last_seen() -> ColumnElement[datetime]:
-    """When a submission last showed life: its heartbeat, else its start, else its creation."""
-    return func.coalesce(
-        Submission.heartbeat_at, Submission.started_at, Submission.created_at, type_=UTCDateTime
-    )
-
-
-def stale_before(now: datetime) -> datetime:
-    """An active submission last seen before this is stale (``GIR_STALE_AFTER_S`` ago)."""
-    return now - timedelta(seconds=get_settings().stale_after_s)
-
-
-def stale_submissions(*, session: Session, now: datetime) -> list[Submission]:
-    """Active submissions without a sign of life for ``GIR_STALE_AFTER_S``, oldest first; rows
-    another reconciler holds are skipped, so two passes never requeue the same one twice."""
-    query = (
-        select(Submission)
-        .where(Submission.status.in_(ACTIVE), last_seen() < stale_before(now))
-        .order_by(Submission.id)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.scalars(query))
-
-
 @dataclass(frozen=True)
 class Requeue:
-    """What the reconciler did with one stale submission: ``validate``, ``score`` or ``failed``."""
+    """What the reconciler did with one stale submission: the job it sent again (``validate``,
+    ``score``), or :attr:`Status.FAILED` when it gave the submission up."""
 
     submission_id: int
     action: str
@@ -463,15 +397,16 @@ def requeue_stale(*, session: Session, now: datetime | None = None) -> list[Requ
     actions: list[Requeue] = []
     for submission in stale_submissions(session=session, now=now):
         if (
-            submission.status != "queued"
+            submission.status != Status.QUEUED
             and submission.attempts >= limit
             and charged(session, submission)
         ):
             _mark_failed(submission, "crashed", crashed_sentence(limit, submission.status))
-            actions.append(Requeue(submission.id, "failed"))
+            actions.append(Requeue(submission.id, Status.FAILED))
             continue
         validated = submission.seconds_per_mp is not None
-        submission.status, submission.heartbeat_at = "queued", now
+        _move(submission, Status.QUEUED)
+        submission.heartbeat_at = now
         actions.append(Requeue(submission.id, "score" if validated else "validate"))
     session.commit()
     for item in actions:

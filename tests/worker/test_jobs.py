@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from app.queue import enqueue_validation
 from app.storage import get_storage
 from app.submissions.examples import GAP, example_key
+from app.submissions.lifecycle import claim_scoring, store_result
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
-from app.submissions.pipeline import claim_scoring, store_result, summary_values
+from app.submissions.summary import summary_values
 from gir_core import generality
 from gir_core.images import load_image, read_png_u8
 from gir_core.metrics import niqe
