@@ -18,7 +18,7 @@ from app.benchmarks.models import BenchmarkVersion, ImageSet
 from app.storage import Storage, get_storage
 from app.storage import synthesis as shared_cache
 from app.storage.s3 import S3Storage
-from gir_core.generality import TaskKind, TaskLine
+from gir_core.generality import TaskLine
 from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldSet
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
@@ -51,12 +51,9 @@ def scoring_plan(*, session: Session, version_id: int, storage: Storage) -> Scor
     tasks, lines, task_ids = [], [], {}
     for frozen in version.tasks:
         task = Task.parse(frozen.task.spec)
-        kind: TaskKind = "hidden" if frozen.task.kind == "hidden" else "representative"
         key = frozen.task.key
-        tasks.append(BenchmarkTask(key, task, kind))
-        lines.append(
-            TaskLine(key, frozen.acceptance_psnr, frozen.excellence_psnr, kind, task.names)
-        )
+        tasks.append(BenchmarkTask(key, task, frozen.kind))
+        lines.append(frozen.task_line())
         task_ids[key] = frozen.id
     sets = sorted((link.image_set for link in version.image_sets), key=lambda s: s.name)
     real = [s for s in sets if s.role == "real"]

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
 from gir_core.convention import AUTHORS, MetricConvention
+from gir_core.generality import TaskKind, TaskLine
+from gir_core.tasks import Task
 
 
 class ImageSet(Base):
@@ -157,6 +159,18 @@ class VersionTask(Base):
     task: Mapped[TaskDef] = relationship()
     acceptance_record: Mapped[LineRecord | None] = relationship(foreign_keys=[acceptance_record_id])
     excellence_record: Mapped[LineRecord | None] = relationship(foreign_keys=[excellence_record_id])
+
+    @property
+    def kind(self) -> TaskKind:
+        """The task's kind as scoring and the summary's split know it."""
+        return "hidden" if self.task.kind == "hidden" else "representative"
+
+    def task_line(self) -> TaskLine:
+        """The task's lines as :mod:`gir_core.generality` scores them: its key, both lines, its
+        kind and its degradations' names. The one place a frozen task becomes a line, for the
+        worker's summary, the demo's reference rows and the published marks alike."""
+        names = Task.parse(self.task.spec).names
+        return TaskLine(self.task.key, self.acceptance_psnr, self.excellence_psnr, self.kind, names)
 
 
 class LineRecord(Base):

@@ -41,7 +41,7 @@ from app.submissions.schemas import SubmissionCreate
 from app.submissions.service import create_submission
 from app.submissions.status import Status
 from app.submissions.upload import ReceivedUpload
-from gir_core.generality import TaskKind, TaskLine
+from gir_core.generality import TaskLine
 from gir_core.images import load_image, read_png_u8
 from gir_core.imaging import to_float
 from gir_core.runners import RunOptions, load_runner, restore
@@ -233,18 +233,8 @@ def _line(vt: VersionTask, kind: LineKind) -> float:
     return vt.acceptance_psnr if kind == "acceptance" else vt.excellence_psnr
 
 
-def _task_kind(vt: VersionTask) -> TaskKind:
-    return "hidden" if vt.task.kind == "hidden" else "representative"
-
-
 def _task_lines(version: BenchmarkVersion) -> list[TaskLine]:
-    lines = []
-    for vt in _frozen(version):
-        names = Task.parse(vt.task.spec).names
-        lines.append(
-            TaskLine(vt.task.key, vt.acceptance_psnr, vt.excellence_psnr, _task_kind(vt), names)
-        )
-    return lines
+    return [vt.task_line() for vt in _frozen(version)]
 
 
 def agreement(version: BenchmarkVersion, kind: LineKind, measured: dict[str, _Measured]) -> float:
@@ -321,7 +311,7 @@ def _insert_row(
     for done, vt in enumerate(frozen, start=1):
         result = TaskResult(
             key=vt.task.key,
-            kind=_task_kind(vt),
+            kind=vt.kind,
             order=Task.parse(vt.task.spec).order,
             psnr=(_line(vt, kind),),
             ssim=measured[vt.task.key].ssim,
