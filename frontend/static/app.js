@@ -40,8 +40,6 @@ function setupTooltips() {
 }
 
 // -- live progress on the model page ----------------------------------------------------------
-const TERMINAL = new Set(["scored", "failed", "cancelled"]);
-
 function formatDuration(seconds) {
   if (!Number.isFinite(seconds) || seconds < 0) return "–";
   const total = Math.round(seconds);
@@ -88,6 +86,8 @@ function setupLive() {
   live.dataset.polling = "1";
   const url = live.dataset.api;
   const every = Number(live.dataset.every || 1000);
+  // The finished statuses come from the server's own table (app/submissions/status.py).
+  const finished = new Set((live.dataset.finished || "").split(" ").filter(Boolean));
   const tick = async () => {
     if (!document.body.contains(live)) return;
     try {
@@ -95,7 +95,7 @@ function setupLive() {
       if (response.ok) {
         const data = await response.json();
         showProgress(data);
-        if (TERMINAL.has(data.status)) { await refreshMain(); return; }
+        if (finished.has(data.status)) { await refreshMain(); return; }
       }
     } catch (error) { /* the next tick tries again */ }
     window.setTimeout(tick, every);

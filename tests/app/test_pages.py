@@ -201,6 +201,8 @@ def test_a_queued_submission_shows_live_progress(client: TestClient, board: Boar
     assert f'data-api="/api/v1/submissions/{board.ids["queued"]}"' in html
     assert '<dd id="progress-text">0 / 3 tasks</dd>' in html
     assert "Cancel this submission" in html  # the owner may cancel
+    # The page's script stops polling at the statuses the server's table calls finished.
+    assert 'data-finished="scored failed cancelled"' in html
 
 
 def test_private_pages_are_not_found_to_others(client: TestClient, board: Board) -> None:
