@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.urls import BrokerUrl, DatabaseUrl, PublicUrl, StorageUrl, storage_folder
+
 DEV_SECRET = "development-only-secret-change-me"
 VAR = Path("var")
 
@@ -22,21 +24,26 @@ VAR = Path("var")
 class Settings(BaseSettings):
     """Every knob of GIR Bench; see the README's configuration table."""
 
-    model_config = SettingsConfigDict(env_prefix="GIR_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value may be a URL with a password or the secret key, and
+    # the error goes to logs; every message names the variable instead.
+    model_config = SettingsConfigDict(
+        env_prefix="GIR_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = f"sqlite:///{VAR / 'gir.db'}"
-    broker_url: str = "filesystem://"
+    # URLs are checked at start (app.urls): a scheme we do not run on is refused by name.
+    database_url: DatabaseUrl = f"sqlite:///{VAR / 'gir.db'}"
+    broker_url: BrokerUrl = "filesystem://"
     broker_dir: Path = VAR / "broker"
     storage_dir: Path = VAR / "storage"
     # A folder, file://… or s3://bucket/prefix; when set it wins over storage_dir (its older
     # alias). S3 credentials and endpoint are boto3's own AWS_* variables, never settings here.
-    storage_url: str = ""
+    storage_url: StorageUrl = ""
     cache_dir: Path = VAR / "cache"
     cache_max_gb: float = Field(default=50.0, gt=0)
     secret_key: str = DEV_SECRET
     hidden_seed: int = Field(default=20231, ge=0)
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: PublicUrl = "http://127.0.0.1:8000"
 
     max_upload_mb: int = Field(default=1024, ge=1)
     quota_per_day: int = Field(default=5, ge=0)
@@ -104,13 +111,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _local_storage_url(self) -> Settings:
         if self.storage_url and not self.storage_url.startswith("s3://"):
-            from app.storage import StorageError
-            from app.storage.local import local_folder
-
-            try:
-                self.storage_dir = local_folder(self.storage_url)
-            except StorageError as error:
-                raise ValueError(str(error)) from None
+            self.storage_dir = storage_folder(self.storage_url)  # the scheme is checked
         return self
 
     @property

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
+from app.settings import get_settings
 from gir_core.errors import GirError
 
 SYNTHESIS_CACHE = "cache/synthesis"
@@ -177,8 +178,6 @@ def _cached(url: str, cache_dir: Path, cache_max_bytes: int, pid: int) -> Storag
 
 def get_storage() -> Storage:
     """Storage for the configured ``GIR_STORAGE_URL`` (or ``GIR_STORAGE_DIR``)."""
-    from app.settings import get_settings
-
     settings = get_settings()
     return _cached(
         settings.storage_location, settings.cache_dir, settings.cache_max_bytes, os.getpid()
