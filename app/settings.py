@@ -80,11 +80,38 @@ class Settings(BaseSettings):
     reconcile_every_s: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
 
+    # Celery's limits (app.queue). With late acks a running job holds its Redis message; one not
+    # acknowledged within the visibility timeout is handed to another worker, so this must
+    # outlast the longest job or a scoring run is started twice.
+    broker_visibility_s: int = Field(default=12 * 3600, ge=60)
+    # Celery stops a job that outlives the sandbox's own budget (GIR_SANDBOX_TOTAL_S) by these
+    # margins — soft: an exception the job turns into a failure sentence; hard: the worker
+    # process is killed. The sandbox's limit fires first; these catch a job stuck outside it.
+    task_soft_margin_s: int = Field(default=600, ge=1)
+    task_hard_margin_s: int = Field(default=900, ge=1)
+    # Validation loads the model and runs three probes, a fraction of this (soft limit; the
+    # hard one is a minute later, app.queue.VALIDATE_GRACE_S).
+    validate_limit_s: int = Field(default=600, ge=10)
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment != "development" and self.secret_key == DEV_SECRET:
             raise ValueError(
                 "GIR_SECRET_KEY must be set outside development (e.g. `openssl rand -hex 32`)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> Settings:
+        if self.task_hard_margin_s <= self.task_soft_margin_s:
+            raise ValueError(
+                "GIR_TASK_HARD_MARGIN_S must exceed GIR_TASK_SOFT_MARGIN_S (the soft limit "
+                "lets a job record its failure before the hard one kills it)"
+            )
+        if self.broker_visibility_s <= self.sandbox_total_s + self.task_hard_margin_s:
+            raise ValueError(
+                "GIR_BROKER_VISIBILITY_S must exceed GIR_SANDBOX_TOTAL_S + GIR_TASK_HARD_MARGIN_S, "
+                "or Redis hands a job still running to a second worker"
             )
         return self
 

@@ -31,8 +31,6 @@ from worker.reconcile import reconcile as reconcile_pass
 
 log = logging.getLogger(__name__)
 
-VALIDATE_SECONDS = 600  # model load + three probes take a fraction of this
-
 
 def validate_submission(submission_id: int) -> None:
     """Check a submission's model contract in the sandbox, then queue its scoring."""
@@ -88,8 +86,7 @@ def _torch_device() -> str:
 
 def register(celery: Celery) -> None:
     """Register every task under its :mod:`app.queue` name."""
-    celery.task(name=VALIDATE_TASK, acks_late=True, soft_time_limit=VALIDATE_SECONDS,
-                time_limit=VALIDATE_SECONDS + 60)(validate_submission)  # fmt: skip
+    celery.task(name=VALIDATE_TASK, acks_late=True)(validate_submission)  # limits: app.queue
     celery.task(name=SCORE_TASK, acks_late=True)(score_submission)
     celery.task(name=RECONCILE_TASK, acks_late=True)(reconcile)
     celery.task(name=SYNTHESIZE_TASK, acks_late=True)(synthesize)

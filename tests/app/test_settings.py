@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from app.queue import VALIDATE_TASK, build_celery
 from app.settings import Settings
 from app.storage import StorageError
 from app.storage.local import local_folder
@@ -94,3 +95,47 @@ def test_no_refused_value_is_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
         _settings(monkeypatch, "GIR_HIDDEN_SEED", "hunter2")
     assert "hidden_seed" in str(refused.value)
     assert "hunter2" not in str(refused.value)
+
+
+def test_celery_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIR_BROKER_URL", "redis://127.0.0.1:6379/0")  # no timeout on files
+    defaults = build_celery(Settings(_env_file=None)).conf  # type: ignore[call-arg]
+    assert defaults.broker_transport_options == {"visibility_timeout": 12 * 3600}
+    assert (defaults.task_soft_time_limit, defaults.task_time_limit) == (
+        6 * 3600 + 600,
+        6 * 3600 + 900,
+    )
+    assert defaults.task_annotations == {VALIDATE_TASK: {"soft_time_limit": 600, "time_limit": 660}}
+
+    for name, value in {
+        "GIR_SANDBOX_TOTAL_S": "1000",
+        "GIR_BROKER_VISIBILITY_S": "3000",
+        "GIR_TASK_SOFT_MARGIN_S": "100",
+        "GIR_TASK_HARD_MARGIN_S": "200",
+        "GIR_VALIDATE_LIMIT_S": "90",
+    }.items():
+        monkeypatch.setenv(name, value)
+    conf = build_celery(Settings(_env_file=None)).conf  # type: ignore[call-arg]
+    assert conf.broker_transport_options == {"visibility_timeout": 3000}
+    assert (conf.task_soft_time_limit, conf.task_time_limit) == (1100, 1200)
+    assert conf.task_annotations == {VALIDATE_TASK: {"soft_time_limit": 90, "time_limit": 150}}
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        (
+            {"GIR_TASK_SOFT_MARGIN_S": "900", "GIR_TASK_HARD_MARGIN_S": "900"},
+            "GIR_TASK_HARD_MARGIN_S",
+        ),
+        ({"GIR_SANDBOX_TOTAL_S": "43000"}, "GIR_BROKER_VISIBILITY_S"),
+        ({"GIR_BROKER_VISIBILITY_S": "3600", "GIR_SANDBOX_TOTAL_S": "3600"}, "GIR_SANDBOX_TOTAL_S"),
+    ],
+)
+def test_limits_out_of_order_are_refused(
+    monkeypatch: pytest.MonkeyPatch, values: dict[str, str], named: str
+) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=named):
+        Settings(_env_file=None)  # type: ignore[call-arg]
