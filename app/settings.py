@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "development"
+    # app.logs: one line per record on stderr, key=value text or JSON (for a log collector).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     # URLs are checked at start (app.urls): a scheme we do not run on is refused by name.
     database_url: DatabaseUrl = f"sqlite:///{VAR / 'gir.db'}"
     broker_url: BrokerUrl = "filesystem://"
@@ -114,6 +117,11 @@ class Settings(BaseSettings):
                 "or Redis hands a job still running to a second worker"
             )
         return self
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("trusted_proxies")
     @classmethod
