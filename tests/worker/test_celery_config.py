@@ -46,6 +46,7 @@ def test_the_worker_logs_through_app_logs_with_task_ids(
 ) -> None:
     monkeypatch.setenv("GIR_BROKER_URL", "memory://")
     monkeypatch.setenv("GIR_LOG_FORMAT", "json")
+    get_settings.cache_clear()  # the worker reads the process's settings
     from worker import celery_app  # connects the signals, as `celery -A worker.celery_app` does
 
     celery = build_celery(Settings(_env_file=None))  # type: ignore[call-arg]
