@@ -27,8 +27,6 @@ KNOWN_LAZY_CIRCLES = {
     # The storage package's factory (``open_storage`` in ``__init__``) picks the local or S3
     # implementation, which import the shared base names from the package itself.
     frozenset({"app.storage", "app.storage.cache", "app.storage.local", "app.storage.s3"}),
-    # The demo's benchmark builder and the shipped-lines importer each use the other's tables.
-    frozenset({"app.demo.benchmark", "app.demo.shipped"}),
 }
 
 
