@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from app.storage import CHUNK, SYNTHESIS_CACHE, KeyMissing, StorageError, check_key
+from app.storage.base import CHUNK, SYNTHESIS_CACHE, KeyMissing, StorageError, check_key
 from app.urls import storage_folder
 from gir_core.images import file_sha256
 
