@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -186,3 +187,44 @@ def test_log_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIR_LOG_FORMAT", "xml")
     with pytest.raises(ValueError, match="log_format"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def loggers_restored() -> Iterator[None]:
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "app.access")
+    saved = {
+        name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+        for name in names
+        for logger in [logging.getLogger(name)]
+    }
+    yield
+    for name, (level, handlers, propagate, disabled) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate, logger.disabled = propagate, disabled
+
+
+@pytest.mark.parametrize(
+    ("flags", "lines"),
+    [
+        ({}, True),
+        ({"access_log": False}, False),  # bench/api.py asks for silence so
+        ({"log_level": "warning"}, False),  # and tests/support/stack.py so
+    ],
+)
+def test_uvicorns_flags_keep_their_meaning_for_our_access_line(
+    configured: Settings,
+    loggers_restored: None,
+    caplog: pytest.LogCaptureFixture,
+    flags: dict[str, object],
+    lines: bool,
+) -> None:
+    logging.getLogger("uvicorn.access").disabled = False
+    uvicorn.Config("app.main:app", **flags)  # type: ignore[arg-type]  # sets up its loggers
+    configure_logging(configured)  # as importing app.main does next
+    assert logging.getLogger("uvicorn.access").disabled
+    caplog.clear()
+    TestClient(_app()).get("/async")
+    assert any(r.name == "app.access" for r in caplog.records) is lines
+    assert any(r.name == "app.test" for r in caplog.records)  # the app's own lines stay
