@@ -10,8 +10,8 @@ when it is made, so code that logs needs no logger of its own kind.
 The API calls :func:`configure_logging` when ``app.main`` is imported (uvicorn has configured its
 own loggers by then; this sends them through the same handler, and drops uvicorn's access log,
 which would print query strings: ours in :mod:`app.requestlog` prints the path only, and obeys
-uvicorn's ``--no-access-log`` and ``--log-level``). The worker
-calls it from Celery's ``setup_logging`` signal, so Celery leaves the root logger alone.
+uvicorn's ``--no-access-log`` and ``--log-level``). The worker calls it from Celery's
+``setup_logging`` signal, so Celery leaves the root logger alone.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
             fields[name] = value
     if record.exc_info:
         fields["exc"] = logging.Formatter().formatException(record.exc_info)
+    if record.stack_info:
+        fields["stack"] = record.stack_info
     return fields
 
 
