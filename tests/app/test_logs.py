@@ -20,7 +20,30 @@ HEX32 = r"[0-9a-f]{32}"
 
 
 @pytest.fixture
-def configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def loggers_restored() -> Iterator[None]:
+    """uvicorn's loggers and our access logger as a fresh process has them, put back afterwards
+    (a test that ran uvicorn in this process may have quieted them)."""
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "app.access")
+    saved = {
+        name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
+        for name in names
+        for logger in [logging.getLogger(name)]
+    }
+    for name in ("uvicorn.access", "app.access"):
+        fresh = logging.getLogger(name)
+        fresh.setLevel(logging.NOTSET)
+        fresh.handlers[:] = []
+        fresh.propagate, fresh.disabled = True, False
+    yield
+    for name, (level, handlers, propagate, disabled) in saved.items():
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+        logger.propagate, logger.disabled = propagate, disabled
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, loggers_restored: None) -> Iterator[Settings]:
     """The service's logging for one test; the process's logging is put back afterwards."""
     root = logging.getLogger()
     saved = (root.level, list(root.handlers), logging.getLogRecordFactory())
@@ -189,22 +212,6 @@ def test_log_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings(_env_file=None)  # type: ignore[call-arg]
 
 
-@pytest.fixture
-def loggers_restored() -> Iterator[None]:
-    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "app.access")
-    saved = {
-        name: (logger.level, list(logger.handlers), logger.propagate, logger.disabled)
-        for name in names
-        for logger in [logging.getLogger(name)]
-    }
-    yield
-    for name, (level, handlers, propagate, disabled) in saved.items():
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-        logger.propagate, logger.disabled = propagate, disabled
-
-
 @pytest.mark.parametrize(
     ("flags", "lines"),
     [
@@ -215,12 +222,11 @@ def loggers_restored() -> Iterator[None]:
 )
 def test_uvicorns_flags_keep_their_meaning_for_our_access_line(
     configured: Settings,
-    loggers_restored: None,
     caplog: pytest.LogCaptureFixture,
     flags: dict[str, object],
     lines: bool,
 ) -> None:
-    logging.getLogger("uvicorn.access").disabled = False
+    logging.getLogger("uvicorn.access").disabled = False  # as in a process uvicorn starts
     uvicorn.Config("app.main:app", **flags)  # type: ignore[arg-type]  # sets up its loggers
     configure_logging(configured)  # as importing app.main does next
     assert logging.getLogger("uvicorn.access").disabled
