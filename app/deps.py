@@ -1,4 +1,4 @@
-"""FastAPI dependencies as ``Annotated`` aliases: the session, the caller, the admin.
+"""FastAPI dependencies as ``Annotated`` aliases: the session, a row id, the caller.
 
 The caller's identity comes only from a bearer API token or the signed session cookie — never
 from the request body. Resolving the caller also enforces CSRF protection (``app.auth.csrf``), so
@@ -13,10 +13,10 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
-from app.auth.csrf import CsrfProtected
+from app.auth.csrf import CsrfProtected, bearer_token
 from app.auth.models import User
 from app.db import DB_INT_MAX, session_scope
-from app.errors import Forbidden, Unauthorized
+from app.errors import Unauthorized
 
 SessionDep = Annotated[Session, Depends(session_scope)]
 RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="A row id (1 to 2³¹−1).")]
@@ -27,9 +27,9 @@ def optional_user(
     request: Request, session: SessionDep, _csrf: Annotated[None, CsrfProtected]
 ) -> User | None:
     """The authenticated caller, or None for anonymous requests (after the CSRF check)."""
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        user = auth_service.user_for_token(session=session, token=header[7:].strip())
+    token = bearer_token(request)
+    if token is not None:
+        user = auth_service.user_for_token(session=session, token=token)
         if user is None:
             raise Unauthorized("the API token is invalid or revoked")
         return user
@@ -50,13 +50,3 @@ def require_user(user: OptionalUser) -> User:
 
 
 CurrentUser = Annotated[User, Depends(require_user)]
-
-
-def require_admin(user: CurrentUser) -> User:
-    """The caller if an admin, else 403."""
-    if not user.is_admin:
-        raise Forbidden("this needs an administrator")
-    return user
-
-
-AdminUser = Annotated[User, Depends(require_admin)]

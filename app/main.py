@@ -14,11 +14,14 @@ from app.benchmarks.router import router as benchmarks_router
 from app.docs import install_docs
 from app.errors import install_handlers
 from app.leaderboard.router import router as leaderboard_router
+from app.logs import configure_logging
 from app.openapi import install_openapi
 from app.pages.errors import page_error
 from app.pages.router import install_pages
 from app.proxies import TrustedProxyMiddleware
+from app.requestlog import RequestIdMiddleware
 from app.sanity import RefuseNulMiddleware
+from app.settings import get_settings
 from app.submissions.router import router as submissions_router
 
 API = "/api/v1"
@@ -38,7 +41,8 @@ def create_app() -> FastAPI:
     install_docs(app)
     app.add_middleware(CsrfCookieMiddleware)
     app.add_middleware(RefuseNulMiddleware)
-    app.add_middleware(TrustedProxyMiddleware)  # added last: outermost, sees the raw peer
+    app.add_middleware(TrustedProxyMiddleware)  # sees the raw peer
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost, every line has the id
     app.include_router(health.router)
     for router in (auth_router, submissions_router, benchmarks_router, leaderboard_router):
         app.include_router(router, prefix=API)
@@ -48,6 +52,9 @@ def create_app() -> FastAPI:
 
 
 app = create_app()
+# The process serving ``app`` (uvicorn imports it after setting up its own loggers) logs through
+# app.logs; tests that build their own apps configure nothing.
+configure_logging(get_settings())
 # What exists once the app is built (modules, routes, templates) lives as long as the process:
 # keep it out of the collector's full sweeps, which otherwise stall a page for 100+ ms now and
 # then (bench/pages.py: p95 of a cold leaderboard 263 → 135 ms). Once, at import — tests that

@@ -23,6 +23,8 @@ SCORE_TASK = "gir.score_submission"
 RECONCILE_TASK = "gir.reconcile"
 TRAIN_LINES_TASK = "gir.train_lines"
 SYNTHESIZE_TASK = "gir.synthesize"
+VALIDATE_GRACE_S = 60
+"""Between the validation job's soft limit (an exception it records) and its hard one (kill)."""
 
 
 def _filesystem_options(settings: Settings) -> dict[str, object]:
@@ -45,9 +47,9 @@ def _filesystem_options(settings: Settings) -> dict[str, object]:
 
 
 def build_celery(settings: Settings) -> Celery:
-    """A Celery app for ``settings``'s broker with GIR Bench's queue policy."""
+    """A Celery app for ``settings``'s broker with GIR Bench's queue policy and time limits."""
     celery = Celery("gir", broker=settings.broker_url)
-    transport_options: dict[str, object] = {"visibility_timeout": 12 * 3600}
+    transport_options: dict[str, object] = {"visibility_timeout": settings.broker_visibility_s}
     if settings.broker_url.startswith("filesystem"):
         transport_options = _filesystem_options(settings)
     celery.conf.update(
@@ -60,8 +62,15 @@ def build_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_soft_time_limit=int(settings.sandbox_total_s) + 600,
-        task_time_limit=int(settings.sandbox_total_s) + 900,
+        task_soft_time_limit=int(settings.sandbox_total_s) + settings.task_soft_margin_s,
+        task_time_limit=int(settings.sandbox_total_s) + settings.task_hard_margin_s,
+        # Per-task limits live here too, so the worker registers tasks without knowing them.
+        task_annotations={
+            VALIDATE_TASK: {
+                "soft_time_limit": settings.validate_limit_s,
+                "time_limit": settings.validate_limit_s + VALIDATE_GRACE_S,
+            }
+        },
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_ignore_result=True,

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.urls import BrokerUrl, DatabaseUrl, PublicUrl, StorageUrl, storage_folder
+
 DEV_SECRET = "development-only-secret-change-me"
 VAR = Path("var")
 
@@ -22,21 +24,29 @@ VAR = Path("var")
 class Settings(BaseSettings):
     """Every knob of GIR Bench; see the README's configuration table."""
 
-    model_config = SettingsConfigDict(env_prefix="GIR_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value may be a URL with a password or the secret key, and
+    # the error goes to logs; every message names the variable instead.
+    model_config = SettingsConfigDict(
+        env_prefix="GIR_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = f"sqlite:///{VAR / 'gir.db'}"
-    broker_url: str = "filesystem://"
+    # app.logs: one line per record on stderr, key=value text or JSON (for a log collector).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # URLs are checked at start (app.urls): a scheme we do not run on is refused by name.
+    database_url: DatabaseUrl = f"sqlite:///{VAR / 'gir.db'}"
+    broker_url: BrokerUrl = "filesystem://"
     broker_dir: Path = VAR / "broker"
     storage_dir: Path = VAR / "storage"
     # A folder, file://… or s3://bucket/prefix; when set it wins over storage_dir (its older
     # alias). S3 credentials and endpoint are boto3's own AWS_* variables, never settings here.
-    storage_url: str = ""
+    storage_url: StorageUrl = ""
     cache_dir: Path = VAR / "cache"
     cache_max_gb: float = Field(default=50.0, gt=0)
     secret_key: str = DEV_SECRET
     hidden_seed: int = Field(default=20231, ge=0)
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: PublicUrl = "http://127.0.0.1:8000"
 
     max_upload_mb: int = Field(default=1024, ge=1)
     quota_per_day: int = Field(default=5, ge=0)
@@ -73,6 +83,19 @@ class Settings(BaseSettings):
     reconcile_every_s: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
 
+    # Celery's limits (app.queue). With late acks a running job holds its Redis message; one not
+    # acknowledged within the visibility timeout is handed to another worker, so this must
+    # outlast the longest job or a scoring run is started twice.
+    broker_visibility_s: int = Field(default=12 * 3600, ge=60)
+    # Celery stops a job that outlives the sandbox's own budget (GIR_SANDBOX_TOTAL_S) by these
+    # margins — soft: an exception the job turns into a failure sentence; hard: the worker
+    # process is killed. The sandbox's limit fires first; these catch a job stuck outside it.
+    task_soft_margin_s: int = Field(default=600, ge=1)
+    task_hard_margin_s: int = Field(default=900, ge=1)
+    # Validation loads the model and runs three probes, a fraction of this (soft limit; the
+    # hard one is a minute later, app.queue.VALIDATE_GRACE_S).
+    validate_limit_s: int = Field(default=600, ge=10)
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment != "development" and self.secret_key == DEV_SECRET:
@@ -80,6 +103,25 @@ class Settings(BaseSettings):
                 "GIR_SECRET_KEY must be set outside development (e.g. `openssl rand -hex 32`)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> Settings:
+        if self.task_hard_margin_s <= self.task_soft_margin_s:
+            raise ValueError(
+                "GIR_TASK_HARD_MARGIN_S must exceed GIR_TASK_SOFT_MARGIN_S (the soft limit "
+                "lets a job record its failure before the hard one kills it)"
+            )
+        if self.broker_visibility_s <= self.sandbox_total_s + self.task_hard_margin_s:
+            raise ValueError(
+                "GIR_BROKER_VISIBILITY_S must exceed GIR_SANDBOX_TOTAL_S + GIR_TASK_HARD_MARGIN_S, "
+                "or Redis hands a job still running to a second worker"
+            )
+        return self
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -104,13 +146,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _local_storage_url(self) -> Settings:
         if self.storage_url and not self.storage_url.startswith("s3://"):
-            from app.storage import StorageError
-            from app.storage.local import local_folder
-
-            try:
-                self.storage_dir = local_folder(self.storage_url)
-            except StorageError as error:
-                raise ValueError(str(error)) from None
+            self.storage_dir = storage_folder(self.storage_url)  # the scheme is checked
         return self
 
     @property

@@ -65,7 +65,6 @@ from worker.sandboxing import HOST, append_log, excerpt, heartbeat, sandbox_setu
 log = logging.getLogger(__name__)
 
 Results = Generator[TaskResult | RealWorldResult, None, None]
-VALIDATE_SECONDS = 600  # model load + three probes take a fraction of this
 
 
 def public_message(error: ModelError, *, scoring: bool) -> str:
@@ -303,8 +302,8 @@ def _torch_device() -> str:
 
 def register(celery: Celery) -> None:
     """Register every task under its :mod:`app.queue` name."""
-    celery.task(name=VALIDATE_TASK, acks_late=True, soft_time_limit=VALIDATE_SECONDS,
-                time_limit=VALIDATE_SECONDS + 60)(validate_submission)  # fmt: skip
+    # The validation task's time limits come from the settings (app.queue's task_annotations).
+    celery.task(name=VALIDATE_TASK, acks_late=True)(validate_submission)
     celery.task(name=SCORE_TASK, acks_late=True)(score_submission)
     celery.task(name=RECONCILE_TASK, acks_late=True)(reconcile)
     celery.task(name=SYNTHESIZE_TASK, acks_late=True)(synthesize)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from app.auth.security import SESSION_MAX_AGE_S
+from app.auth.security import SESSION_MAX_AGE_S, new_csrf_token
 from app.settings import get_settings
 
 SESSION_COOKIE = "gir_session"
@@ -53,8 +53,6 @@ def start_session(response: Response, session_value: str) -> str:
 
     A fresh CSRF token at every sign-in, so a token planted before it is worthless after.
     """
-    from app.auth.csrf import new_csrf_token  # csrf imports this module
-
     token = new_csrf_token()
     set_session_cookie(response, session_value)
     set_csrf_cookie(response, token)

@@ -23,7 +23,6 @@ The rule, enforced by :func:`verify_csrf` (every route that resolves the caller 
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Any
 
 from fastapi import Depends, Request
@@ -31,7 +30,7 @@ from starlette.datastructures import FormData, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.cookies import CSRF_COOKIE, SESSION_COOKIE, csrf_cookie_header
-from app.auth.security import same_secret
+from app.auth.security import new_csrf_token, same_secret
 from app.errors import Forbidden
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -45,11 +44,6 @@ class CsrfFailed(Forbidden):
     """403 with its own code, so a page script can tell it from a permission error."""
 
     code = "csrf_failed"
-
-
-def new_csrf_token() -> str:
-    """A random token for the ``gir_csrf`` cookie."""
-    return secrets.token_urlsafe(32)
 
 
 def csrf_token_for(request: Request) -> str:
@@ -68,9 +62,19 @@ def csrf_token_for(request: Request) -> str:
     return str(state[_STATE_KEY])
 
 
+def bearer_token(request: Request) -> str | None:
+    """The API token of an ``Authorization: Bearer …`` header ("" if the header names no token),
+    or None when the request carries no bearer header. The only parser of that header: the CSRF
+    exemption and the caller's identity (``app.deps``) must agree on what counts as a bearer."""
+    scheme, space, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not space:
+        return None
+    return token.strip()
+
+
 def has_bearer(request: Request) -> bool:
     """Whether the caller authenticates with an API token rather than the cookie."""
-    return request.headers.get("authorization", "").lower().startswith("bearer ")
+    return bearer_token(request) is not None
 
 
 def refuse_cross_site(request: Request) -> None:

@@ -79,6 +79,11 @@ class NewToken:
     prefix: str
 
 
+def new_csrf_token() -> str:
+    """A random token for the ``gir_csrf`` cookie (the double-submit token of ``app.auth.csrf``)."""
+    return secrets.token_urlsafe(32)
+
+
 def new_api_token() -> NewToken:
     """A random bearer token (256 bits) with its SHA-256 and the prefix shown in lists."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

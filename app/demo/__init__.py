@@ -3,7 +3,7 @@
 ``python -m app.demo`` migrates the embedded SQLite database (``var/gir.db``), creates a demo
 administrator (random password, printed once and kept in ``var/demo-credentials.txt``, mode
 0600), builds the demo benchmark — the seven package-shipped photos as ground truth, Table C.1's
-ten single tasks and ten of its mixtures (:data:`~app.demo.benchmark.MIXTURES`), ten hidden
+ten single tasks and ten of its mixtures (:data:`~app.demo.pool.MIXTURES`), ten hidden
 tasks (two per order), two tiny real-world sets from scikit-image's own photos
 (:data:`~app.demo.benchmark.REAL_PHOTOS`), lines trained with the ``demo`` profile — freezes and
 activates version ``demo-v2``, adds the reference rows (:mod:`app.demo.rows`), then starts the

@@ -2,7 +2,7 @@
 run left (account, image sets, tasks, lines, version) and only makes what is missing.
 
 The pool is small so that lines for every task train on two CPU cores in minutes: Table C.1's
-ten single degradations (keys 1-10), ten of its mixtures (:data:`MIXTURES`, keys = their Table
+ten single degradations (keys 1-10), ten of its mixtures (:mod:`app.demo.pool`, keys = their Table
 C.1 numbers) and the stratified hidden set of ``GIR_HIDDEN_SEED`` with two tasks per order.
 Everything goes through the benchmark services the operator CLI uses; only the representative
 rows are written here, because the service adds Table C.1 as all fifty tasks or none.
@@ -42,14 +42,6 @@ Say = Callable[[str], None]
 StepProgress = Callable[[str], None]
 """Shows transient progress (overwritten in place on a terminal)."""
 
-SINGLES: tuple[int, ...] = tuple(range(1, 11))
-MIXTURES: tuple[int, ...] = (14, 15, 19, 21, 24, 29, 36, 37, 41, 46)
-"""Table C.1 mixtures in the demo: three of order 2 (14 compression + alg.artifact, 15 haze +
-noise, 19 noise + blur), three of order 3 (21 compression + damage + resize, 24 snow +
-compression + ringing, 29 snow + blur + noise), two of order 4 (36 blur + ringing + noise +
-damage, 37 haze + resize + blur + noise) and two of order 5 (41 alg.artifact + resize + blur +
-compression + damage, 46 rain + ringing + ringing + noise + compression): every one of the ten
-degradations occurs, and no pick repeats resize, which at 256 px would leave a few pixels."""
 GT_SET = "demo"
 TRAIN_SET = "demo-train"
 

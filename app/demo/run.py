@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.benchmarks.models import ImageSet
 from app.db import new_session
 from app.demo import benchmark, rows
+from app.demo.pool import MIXTURES, SINGLES
 from app.errors import Invalid
 from app.settings import VAR, get_settings
 
@@ -37,7 +38,7 @@ class DemoPlan:
     """
 
     profile: str = "demo"
-    tasks: tuple[int, ...] = benchmark.SINGLES + benchmark.MIXTURES
+    tasks: tuple[int, ...] = SINGLES + MIXTURES
     hidden_per_order: int = 2
     version: str = "demo-v2"
     max_side: int = 256

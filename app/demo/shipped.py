@@ -8,8 +8,8 @@ trains. Made again with::
 
     nice python -m app.demo.shipped --out app/demo/data/demo-lines.csv [--jobs 2]
 
-which trains every line of the demo pool (Table C.1 tasks :data:`~app.demo.benchmark.SINGLES` +
-:data:`~app.demo.benchmark.MIXTURES` and the stratified hidden set of ``GIR_HIDDEN_SEED``, two per
+which trains every line of the demo pool (Table C.1 tasks :data:`~app.demo.pool.SINGLES` +
+:data:`~app.demo.pool.MIXTURES` and the stratified hidden set of ``GIR_HIDDEN_SEED``, two per
 order) with the ``demo`` profile on the demo's training regions, one CPU thread each, measured
 under the authors' convention. One thread and no producer processes make a line a pure function
 of its provenance, which a test checks by retraining one line and comparing.
@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
+from app.demo.pool import MIXTURES, SINGLES
 from gir_core import __version__
 from gir_core.baselines import KINDS, LineKind, get_profile, network_name, train_line
 from gir_core.baselines.options import TrainingOptions
@@ -112,8 +113,6 @@ def line_network(kind: LineKind, profile: str) -> str:
 def demo_pool(hidden_seed: int) -> list[tuple[str, Task]]:
     """(key, task) of the demo pool in the order ``make demo`` adds them: Table C.1 numbers,
     then the stratified hidden set as h01, h02, ..."""
-    from app.demo.benchmark import MIXTURES, SINGLES
-
     table = representative_tasks()
     shown = [(str(n), table[n - 1]) for n in SINGLES + MIXTURES]
     avoid = [str(task) for _, task in shown]

@@ -9,145 +9,40 @@ complete bytes or nothing. ``GIR_STORAGE_URL`` chooses: a folder path or ``file:
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
 
-from gir_core.errors import GirError
+from app.settings import get_settings
+from app.storage.base import (
+    CHUNK,
+    SYNTHESIS_CACHE,
+    KeyMissing,
+    Storage,
+    StorageError,
+    StorageUnavailable,
+    Writer,
+    check_key,
+    put_bytes,
+    put_file,
+    sha256_of,
+)
 
-SYNTHESIS_CACHE = "cache/synthesis"
-"""Storage key of the degraded-input cache: content-addressed, shared by every worker (and
-filled ahead of them by the demo)."""
-CHUNK = 1 << 20
-"""Bytes per read when streaming a key out (downloads, copies, hashing)."""
-
-_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
-
-
-class StorageError(GirError):
-    """Storage is unavailable or a key is malformed."""
-
-
-class StorageUnavailable(StorageError):  # noqa: N818 - reads as a state, like NotFound
-    """Storage cannot be reached right now (network, server down): worth retrying later."""
-
-
-class KeyMissing(StorageError):  # noqa: N818
-    """The key holds no bytes."""
-
-
-def check_key(key: str) -> str:
-    """``key`` itself if it is a safe relative name (letters, digits, ``._-`` and ``/``)."""
-    if not _KEY.match(key) or ".." in key.split("/"):
-        raise StorageError(f"malformed storage key {key!r}")
-    return key
-
-
-class Writer(Protocol):
-    """An open upload: feed chunks, then commit (durable) or abort (nothing left behind)."""
-
-    size: int
-    sha256: str
-
-    def write(self, chunk: bytes) -> None:
-        """Append bytes (hashing them on the way)."""
-        ...
-
-    def commit(self) -> None:
-        """Make the bytes durable under the key."""
-        ...
-
-    def abort(self) -> None:
-        """Drop everything written."""
-        ...
-
-
-class Storage(Protocol):
-    """What the service needs from storage."""
-
-    remote: bool
-    """Whether keys live elsewhere (then the synthesis cache is pulled and pushed)."""
-
-    def describe(self) -> str:
-        """Where the keys are, for operators (never credentials)."""
-        ...
-
-    def writer(self, key: str) -> Writer:
-        """Start writing ``key``."""
-        ...
-
-    def local_path(self, key: str) -> Path:
-        """A local file with the key's bytes (the worker reads models and images from it)."""
-        ...
-
-    def read_bytes(self, key: str) -> bytes:
-        """The key's bytes (small keys: logs, thumbnails); KeyMissing if none."""
-        ...
-
-    def iter_bytes(self, key: str) -> Iterator[bytes]:
-        """The key's bytes in chunks of at most :data:`CHUNK` (downloads); KeyMissing if none."""
-        ...
-
-    def stored_sha256(self, key: str) -> str:
-        """Hex SHA-256 of the key's bytes as storage records it; KeyMissing if none."""
-        ...
-
-    def exists(self, key: str) -> bool:
-        """Whether the key holds bytes."""
-        ...
-
-    def keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key starting with ``prefix`` (a folder: ``"cache/"``), in no set order."""
-        ...
-
-    def delete(self, key: str) -> None:
-        """Remove a key and any keys below it as a folder (missing keys are fine)."""
-        ...
-
-    def synthesis_dir(self) -> Path:
-        """The local folder ``gir_core.synthesis`` reads and writes degraded inputs in."""
-        ...
-
-    def check(self) -> None:
-        """Raise StorageError unless storage can be written now (readiness probe)."""
-        ...
-
-
-def put_bytes(storage: Storage, key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` in one atomic write (nothing is left behind on failure)."""
-    writer = storage.writer(key)
-    try:
-        writer.write(data)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-
-
-def put_file(storage: Storage, key: str, path: Path) -> str:
-    """Copy a local file into ``key`` (atomic on commit); its SHA-256."""
-    writer = storage.writer(key)
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                writer.write(chunk)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.sha256
-
-
-def sha256_of(chunks: Iterator[bytes]) -> str:
-    """Hex SHA-256 of a stream of chunks."""
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
+__all__ = [
+    "CHUNK",
+    "SYNTHESIS_CACHE",
+    "KeyMissing",
+    "Storage",
+    "StorageError",
+    "StorageUnavailable",
+    "Writer",
+    "check_key",
+    "get_storage",
+    "open_storage",
+    "put_bytes",
+    "put_file",
+    "sha256_of",
+]
 
 
 def open_storage(url: str, *, cache_dir: Path, cache_max_bytes: int) -> Storage:
@@ -177,8 +72,6 @@ def _cached(url: str, cache_dir: Path, cache_max_bytes: int, pid: int) -> Storag
 
 def get_storage() -> Storage:
     """Storage for the configured ``GIR_STORAGE_URL`` (or ``GIR_STORAGE_DIR``)."""
-    from app.settings import get_settings
-
     settings = get_settings()
     return _cached(
         settings.storage_location, settings.cache_dir, settings.cache_max_bytes, os.getpid()

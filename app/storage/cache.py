@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from app.storage import StorageError
+from app.storage.base import StorageError
 
 Fetch = Callable[[BinaryIO], None]
 """Writes an object's bytes into the open file it is given."""

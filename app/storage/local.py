@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from app.storage import CHUNK, SYNTHESIS_CACHE, KeyMissing, StorageError, check_key
+from app.storage.base import CHUNK, SYNTHESIS_CACHE, KeyMissing, StorageError, check_key
+from app.urls import storage_folder
 from gir_core.images import file_sha256
 
 
@@ -24,13 +25,10 @@ def local_folder(url: str) -> Path:
     Raises:
         StorageError: a URL of another scheme.
     """
-    if url.startswith("file://"):
-        return Path(url.removeprefix("file://"))
-    if "://" in url:
-        raise StorageError(
-            f"storage URL {url!r}: use a folder path, file:///path or s3://bucket/prefix"
-        )
-    return Path(url)
+    try:
+        return storage_folder(url)
+    except ValueError as error:
+        raise StorageError(str(error)) from None
 
 
 class _LocalWriter:

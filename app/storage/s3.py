@@ -34,7 +34,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from app.storage import CHUNK, KeyMissing, StorageError, StorageUnavailable, check_key
+from app.storage.base import CHUNK, KeyMissing, StorageError, StorageUnavailable, check_key
 from app.storage.cache import ObjectCache
 
 if TYPE_CHECKING:
