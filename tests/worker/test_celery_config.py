@@ -7,11 +7,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from worker.jobs import register
 
 from app.logs import JsonFormatter
 from app.queue import SCORE_TASK, VALIDATE_TASK, build_celery, get_celery
 from app.settings import Settings, get_settings
+from worker.jobs import register
 
 
 def test_the_validation_limits_reach_the_registered_task(monkeypatch: pytest.MonkeyPatch) -> None:
