@@ -162,8 +162,12 @@ class _MomentSink:
         self._negative = np.empty((min(block, count), length))
         self._signs = np.empty(self._negative.shape, dtype=bool)
 
-    def add(self, rows: NDArray[np.float64], start: int) -> None:
-        """Moments of ``rows`` (C-contiguous, B×length) into rows ``start…start+B-1``."""
+    def add(self, rows: NDArray[np.float64], start: int, *, no_zero: bool = False) -> None:
+        """Moments of ``rows`` (C-contiguous, B×length) into rows ``start…start+B-1``.
+
+        ``no_zero``: the caller knows that no value is 0 (see :func:`_products_never_zero`),
+        which spares a pass.
+        """
         part = slice(start, start + len(rows))
         negative, signs = self._negative[: len(rows)], self._signs[: len(rows)]
         self.sum_sq[part] = np.vecdot(rows, rows)
@@ -172,7 +176,7 @@ class _MomentSink:
         total = cv2.reduce(rows, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F)[:, 0]
         self.sum_abs[part] = total - 2.0 * cv2.reduce(negative, 1, cv2.REDUCE_SUM)[:, 0]
         self.negatives[part] = _count_true(np.less(rows, 0.0, out=signs))
-        if cv2.countNonZero(rows) == rows.size:
+        if no_zero or cv2.countNonZero(rows) == rows.size:
             self.positives[part] = self.length - self.negatives[part]
         else:
             self.positives[part] = _count_true(np.greater(rows, 0.0, out=signs))
@@ -226,20 +230,31 @@ def patch_features(coefficients: NDArray[np.float64], size: int) -> NDArray[np.f
     block = max(1, _BLOCK_VALUES // length)
     maps = len(_SHIFTS) + 1
     sink = _MomentSink(maps * count, length, block)
+    no_zero = _products_never_zero(patches)
     products = np.empty((min(block, count), size, size))
     for start in range(0, count, block):
         part = patches[start : start + block]
-        sink.add(part.reshape(len(part), length), start)
+        sink.add(part.reshape(len(part), length), start, no_zero=no_zero)
         for k, shift in enumerate(_SHIFTS, start=1):
             product = products[: len(part)]
             _times_rolled(part, shift, out=product)
-            sink.add(product.reshape(len(part), length), k * count + start)
+            sink.add(product.reshape(len(part), length), k * count + start, no_zero=no_zero)
     shape, left, right = (v.reshape(maps, count) for v in _fit(sink.moments(), length))
     columns = [shape[0], (left[0] + right[0]) / 2.0]
     for k in range(1, maps):
         mean = (right[k] - left[k]) * np.exp(gammaln(2.0 / shape[k]) - gammaln(1.0 / shape[k]))
         columns += [shape[k], mean, left[k], right[k]]
     return np.stack(columns, axis=1)
+
+
+_NEVER_ZERO = 1e-150
+"""Coefficients at least this large in magnitude have products that are never 0 in float64
+(their magnitude is at least 1e-300, above the smallest normal number, 2.2e-308)."""
+
+
+def _products_never_zero(patches: NDArray[np.float64]) -> bool:
+    """Whether no coefficient and no product of two coefficients is 0 (the usual case)."""
+    return bool(np.abs(patches).min() >= _NEVER_ZERO)
 
 
 def _times_rolled(

@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
+from scipy.special import gammaln
 
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
 from gir_core.imaging import to_float
-from gir_core.metrics.niqe import _moments
+from gir_core.metrics.niqe import _moments, fit_aggd, patch_features
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "metric_reference"
 SIZES = [(37, 51), (64, 45), (29, 29)]
@@ -219,3 +220,30 @@ def test_a_bad_value_in_a_later_image_or_in_the_cropped_border_is_refused(name: 
     refs[1, -1, -1, 2] = -0.25
     with pytest.raises(ImageError, match=r"reference values must lie in \[0, 1\], got \[-0.25"):
         metrics.get(name)(batch, refs, crop_border=2)
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+@pytest.mark.parametrize("size", [96, 48])
+def test_niqe_patch_features_equal_the_rolled_products_definition(size: int, zeros: bool) -> None:
+    # The features come from one flat product per shift plus the wrapped row and column, and
+    # skip the positives' count when no value can be 0; compare with np.roll on each patch,
+    # on maps with and without exact zeros (black areas).
+    rng = np.random.default_rng(size)
+    coefficients = rng.normal(0.0, 1.0, (2 * size, 3 * size))
+    if zeros:
+        coefficients[rng.random(coefficients.shape) < 0.05] = 0.0
+    patches = [
+        coefficients[r : r + size, c : c + size]
+        for r in range(0, 2 * size, size)
+        for c in range(0, 3 * size, size)
+    ]
+    maps = [np.stack([p.ravel() for p in patches])]
+    for shift in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        maps.append(np.stack([(p * np.roll(p, shift, axis=(0, 1))).ravel() for p in patches]))
+    fits = [fit_aggd(m) for m in maps]
+    shape, left, right = fits[0]
+    expected = [shape, (left + right) / 2]
+    for shape, left, right in fits[1:]:
+        mean = (right - left) * np.exp(gammaln(2 / shape) - gammaln(1 / shape))
+        expected += [shape, mean, left, right]
+    np.testing.assert_array_equal(patch_features(coefficients, size), np.stack(expected, axis=1))
