@@ -18,10 +18,7 @@ the last bit on the calibration images, float64 is MATLAB's own precision.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
-from types import EllipsisType
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -47,18 +44,6 @@ def contributions(
 
     Taps whose weight is zero for every output (MATLAB trims these) are dropped.
     """
-    weights, indices = _taps(length, scale, antialias=antialias)
-    return weights.copy(), _mirror(indices, length)
-
-
-@functools.lru_cache(maxsize=64)
-def _taps(
-    length: int, scale: float, *, antialias: bool = True
-) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    """:func:`contributions` before the mirroring: indices may lie outside [0, length).
-
-    Cached (read-only arrays): NIQE asks for the same two axes image after image.
-    """
     out_length = math.ceil(length * scale)
     stretch = scale if (antialias and scale < 1.0) else 1.0
     width = _SUPPORT / stretch
@@ -69,9 +54,7 @@ def _taps(
     weights = stretch * cubic((centres[:, np.newaxis] - indices) * stretch)
     weights /= weights.sum(axis=1, keepdims=True)
     used = np.any(weights != 0.0, axis=0)
-    kept, starts = weights[:, used], indices[:, used].astype(np.intp) - 1
-    kept.flags.writeable = starts.flags.writeable = False
-    return kept, starts
+    return weights[:, used], _mirror(indices[:, used].astype(np.intp) - 1, length)
 
 
 def _mirror(indices: NDArray[np.intp], length: int) -> NDArray[np.intp]:
@@ -83,75 +66,16 @@ def _mirror(indices: NDArray[np.intp], length: int) -> NDArray[np.intp]:
 def _resize_axis(
     images: NDArray[np.floating], scale: float, axis: int, dtype: DTypeLike
 ) -> NDArray[np.floating]:
-    """One axis: ``total += input[indices of tap] * weight``, tap after tap, in ``dtype``.
-
-    Two shortcuts keep the same terms in the same order, so the same values, at a third of the
-    time for NIQE's halving: when each tap's indices step evenly (an integer shrink factor), the
-    input is mirrored once and split into its ``step`` phases (even and odd rows for a halving),
-    so every tap reads a contiguous slice instead of gathering a fresh copy; and a tap whose
-    weight is the same for every output multiplies by that one number, not a broadcast column.
-    """
-    weights, raw = _taps(images.shape[axis], scale)
+    weights, indices = contributions(images.shape[axis], scale)
     shape = [1] * images.ndim
     shape[axis] = weights.shape[0]
     out_shape = list(images.shape)
     out_shape[axis] = weights.shape[0]
     total = np.zeros(out_shape, dtype=dtype)  # 0 + first term is exact: order is unchanged
-    sources = _tap_sources(images, raw, axis)
-    product = np.empty(out_shape, dtype=dtype)
     for tap in range(weights.shape[1]):
-        column = weights[:, tap].astype(dtype)
-        weight = column[:1] if np.all(column == column[0]) else column.reshape(shape)
-        total += np.multiply(sources(tap), weight, out=product)
+        weight = weights[:, tap].astype(dtype).reshape(shape)
+        total += np.take(images, indices[:, tap], axis=axis) * weight
     return total
-
-
-def _tap_sources(
-    images: NDArray[np.floating], raw: NDArray[np.intp], axis: int
-) -> Callable[[int], NDArray[np.floating]]:
-    """``sources(tap)``: the input values each output reads for that tap (a view if possible)."""
-    length, count = images.shape[axis], raw.shape[0]
-    steps = np.diff(raw, axis=0)
-    if count < 2 or not np.all(steps == steps[0, 0]) or steps[0, 0] < 1:
-        indices = _mirror(raw, length)
-        return lambda tap: np.take(images, indices[:, tap], axis=axis)
-    step, first = int(steps[0, 0]), int(raw.min())
-    padded = _mirror_pad(images, first, int(raw.max()) + 1, axis)
-    phases = [
-        np.ascontiguousarray(padded[_along(axis, slice(phase, None, step))])
-        for phase in range(step)
-    ]
-
-    def view(tap: int) -> NDArray[np.floating]:
-        start = int(raw[0, tap]) - first
-        return phases[start % step][_along(axis, slice(start // step, start // step + count))]
-
-    return view
-
-
-def _mirror_pad(
-    images: NDArray[np.floating], start: int, stop: int, axis: int
-) -> NDArray[np.floating]:
-    """Positions ``start..stop-1`` of ``axis``, mirrored outside the image as :func:`_mirror`.
-
-    The image's own part is sliced, only the mirrored margins are gathered (a gather along the
-    last axis costs as much as the whole resize of that axis).
-    """
-    length = images.shape[axis]
-    inner = slice(max(start, 0), min(stop, length))
-    if inner.start >= inner.stop:
-        return np.take(images, _mirror(np.arange(start, stop), length), axis)
-    parts = [
-        np.take(images, _mirror(np.arange(start, inner.start), length), axis),
-        images[_along(axis, inner)],
-        np.take(images, _mirror(np.arange(inner.stop, stop), length), axis),
-    ]
-    return np.concatenate(parts, axis=axis)
-
-
-def _along(axis: int, part: slice) -> tuple[slice | EllipsisType, ...]:
-    """Index selecting ``part`` of axis ``axis`` (counted from the front) of an array."""
-    return (slice(None),) * axis + (part, Ellipsis)
 
 
 def imresize(

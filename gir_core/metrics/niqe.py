@@ -21,6 +21,9 @@ Two details decide the calibration and are kept on purpose:
   flat patch's AGGD fit is NaN (one side empty) exactly where pyiqa's is. With exact weights the
   scores of images with flat areas move by up to 0.23.
 - The half-size image is computed in float32, as pyiqa's resize casts to float32 (1e-4 effect).
+  It is MATLAB's bicubic halving (:mod:`~gir_core.metrics.matlab_resize`) as one OpenCV filter
+  with its 8 weights, 3× faster than tap-by-tap accumulation; the other rounding order moves
+  the half-size image by an ulp and the calibration images' NIQE by < 1e-5.
 
 Patches with NaN features (flat areas) are skipped by the covariance and by each feature's mean.
 A flat image has no usable patch and scores NaN. pyiqa fails on images with a single patch
@@ -40,7 +43,7 @@ from numpy.typing import NDArray
 from scipy.special import gammaln
 
 from gir_core.metrics._images import Scores, as_batch, crop, finish, luma_levels
-from gir_core.metrics.matlab_resize import imresize
+from gir_core.metrics.matlab_resize import contributions
 
 PATCH_SIZE = 96
 """Patch side at full scale, the value of the NIQE paper and of the pristine model."""
@@ -308,8 +311,33 @@ def image_features(grey: NDArray[np.float64], model: PristineModel) -> NDArray[n
     rows, cols = grey.shape[0] // PATCH_SIZE, grey.shape[1] // PATCH_SIZE
     image = grey[: rows * PATCH_SIZE, : cols * PATCH_SIZE]
     full = patch_features(mscn(image, model.window), PATCH_SIZE)
-    half = imresize(image / 255.0, 0.5, dtype=np.float32).astype(np.float64) * 255.0
-    return np.concatenate([full, patch_features(mscn(half, model.window), PATCH_SIZE // 2)], 1)
+    half = patch_features(mscn(half_size(image), model.window), PATCH_SIZE // 2)
+    return np.concatenate([full, half], 1)
+
+
+def half_size(grey: NDArray[np.float64]) -> NDArray[np.float64]:
+    """MATLAB's ``imresize(grey / 255, 0.5)`` in float32, back on the 0..255 scale (float64).
+
+    For an even side, every output of the halving reads the same 8 mirrored neighbours
+    (inputs 2k−3 … 2k+4 of output k) with the same weights: one separable float32 filter with
+    symmetric borders (OpenCV's ``BORDER_REFLECT`` is MATLAB's mirror), kept at even positions.
+    Equal to :func:`~gir_core.metrics.matlab_resize.imresize` up to float32 rounding order.
+    """
+    kernel = _half_kernel()
+    scaled = np.asarray(grey / 255.0, dtype=np.float32)
+    filtered = cv2.sepFilter2D(
+        scaled, cv2.CV_32F, kernel, kernel, anchor=(3, 3), borderType=cv2.BORDER_REFLECT
+    )
+    return np.asarray(filtered[::2, ::2], dtype=np.float64) * 255.0
+
+
+@functools.cache
+def _half_kernel() -> NDArray[np.float32]:
+    """The 8 weights of MATLAB's antialiased bicubic halving, as float32 (what pyiqa uses)."""
+    weights, _ = contributions(2 * PATCH_SIZE, 0.5)
+    if weights.shape[1] != 8 or not np.all(weights == weights[0]):
+        raise AssertionError("MATLAB's halving of an even side has 8 equal taps per output")
+    return np.asarray(weights[0], dtype=np.float32)
 
 
 def quality(features: NDArray[np.float64], model: PristineModel) -> float:

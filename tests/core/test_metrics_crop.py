@@ -22,7 +22,8 @@ from scipy.special import gammaln
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
 from gir_core.imaging import to_float
-from gir_core.metrics.niqe import _moments, fit_aggd, patch_features
+from gir_core.metrics.matlab_resize import imresize
+from gir_core.metrics.niqe import _moments, fit_aggd, half_size, patch_features
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "metric_reference"
 SIZES = [(37, 51), (64, 45), (29, 29)]
@@ -247,3 +248,13 @@ def test_niqe_patch_features_equal_the_rolled_products_definition(size: int, zer
         mean = (right - left) * np.exp(gammaln(2 / shape) - gammaln(1 / shape))
         expected += [shape, mean, left, right]
     np.testing.assert_array_equal(patch_features(coefficients, size), np.stack(expected, axis=1))
+
+
+@pytest.mark.parametrize("side", [96, 192, 290])
+def test_niqe_half_size_is_matlabs_halving(side: int) -> None:
+    # One OpenCV filter with MATLAB's 8 halving weights instead of the tap-by-tap resize: the
+    # same image up to float32 rounding order (an ulp of 255 is 1.5e-5), mirrored edges too.
+    rng = np.random.default_rng(side)
+    grey = np.rint(rng.uniform(0, 255, (side, side + 2 * 96)))
+    expected = imresize(grey / 255.0, 0.5, dtype=np.float32).astype(np.float64) * 255.0
+    np.testing.assert_allclose(half_size(grey), expected, rtol=0, atol=1e-4)
