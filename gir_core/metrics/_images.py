@@ -158,17 +158,41 @@ def finish(scores: Scores, single: bool) -> Scores:
     return scores.reshape(()) if single else scores
 
 
-def luma(batch: Batch) -> NDArray[np.float32]:
-    """Y of YIQ in [0, 1], float32, N×H×W (pyiqa's ``to_y_channel`` with range 1)."""
+def luma(
+    batch: Batch,
+    out: NDArray[np.float32] | None = None,
+    work: NDArray[np.float32] | None = None,
+) -> NDArray[np.float32]:
+    """Y of YIQ in [0, 1], float32, N×H×W (pyiqa's ``to_y_channel`` with range 1).
+
+    ``out`` and ``work`` (optional, of the result's shape): buffers to compute in.
+    """
     r, g, b = batch[..., 0], batch[..., 1], batch[..., 2]
     # Sequential float32 products and sums, no fused multiply-add: torch's CPU matmul order.
-    return np.asarray((r * LUMA[0] + g * LUMA[1]) + b * LUMA[2], dtype=np.float32)
+    y: NDArray[np.float32] = np.multiply(r, LUMA[0], out=out)
+    term: NDArray[np.float32] = np.multiply(g, LUMA[1], out=work)
+    y += term
+    y += np.multiply(b, LUMA[2], out=term)
+    return y
 
 
-def luma_levels(batch: Batch) -> NDArray[np.float64]:
-    """Y rounded to 8-bit levels (0..255) as float64: the MATLAB-style grey image."""
-    scaled = luma(batch) * _LEVELS
-    return np.asarray(np.rint(scaled), dtype=np.float64)
+def luma_levels(
+    batch: Batch,
+    out: NDArray[np.float64] | None = None,
+    work: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
+) -> NDArray[np.float64]:
+    """Y rounded to 8-bit levels (0..255) as float64: the MATLAB-style grey image.
+
+    ``out`` (float64) and ``work`` (two float32 arrays), of the result's shape: optional
+    buffers (see :mod:`gir_core.metrics._scratch`).
+    """
+    scaled = luma(batch, *(work or (None, None)))
+    scaled *= _LEVELS
+    np.rint(scaled, out=scaled)
+    if out is None:
+        return np.asarray(scaled, dtype=np.float64)
+    np.copyto(out, scaled)
+    return out
 
 
 def rgb_levels(batch: Batch) -> NDArray[np.float64]:

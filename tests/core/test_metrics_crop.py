@@ -22,8 +22,9 @@ from scipy.special import gammaln
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
 from gir_core.imaging import to_float
+from gir_core.metrics.aggd import _moments, fit_aggd, patch_features
 from gir_core.metrics.matlab_resize import imresize
-from gir_core.metrics.niqe import _moments, fit_aggd, half_size, patch_features
+from gir_core.metrics.niqe import half_size
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "metric_reference"
 SIZES = [(37, 51), (64, 45), (29, 29)]
