@@ -24,7 +24,8 @@ Image = NDArray[np.float32]
 Scores = NDArray[np.float64]
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_LEVELS = np.float32(255.0)
+LEVELS = np.float32(255.0)
+"""8-bit levels per unit of intensity, float32 as in pyiqa."""
 
 
 def as_batch(
@@ -187,7 +188,7 @@ def luma_levels(
     buffers (see :mod:`gir_core.metrics._scratch`).
     """
     scaled = luma(batch, *(work or (None, None)))
-    scaled *= _LEVELS
+    scaled *= LEVELS
     np.rint(scaled, out=scaled)
     if out is None:
         return np.asarray(scaled, dtype=np.float64)
@@ -197,4 +198,4 @@ def luma_levels(
 
 def rgb_levels(batch: Batch) -> NDArray[np.float64]:
     """RGB scaled to 0..255 and rounded, as float64 (pyiqa's preprocessing for ``ssimc``)."""
-    return np.asarray(np.rint(batch * _LEVELS), dtype=np.float64)
+    return np.asarray(np.rint(batch * LEVELS), dtype=np.float64)

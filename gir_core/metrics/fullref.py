@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.metrics._images import (
+    LEVELS,
     LUMA,
     Batch,
     Scores,
@@ -35,8 +36,8 @@ from gir_core.metrics._images import (
     checked_pairs,
     finish,
     luma_levels,
-    rgb_levels,
 )
+from gir_core.metrics._scratch import scratch
 
 PSNR_EPS = 1e-8
 """Added to the MSE, as pyiqa does: identical images score ``10·log10(1/1e-8) = 80`` dB."""
@@ -116,29 +117,38 @@ def psnr_y(
     return finish(_psnr_from_mse(mse), single)
 
 
-def _valid_blur(plane: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Gaussian-weighted local means of an H×W plane, 'valid' region only.
+def _valid_blur(plane: NDArray[np.float64], out: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Gaussian-weighted local means of an H×W plane into ``out`` (H×W), 'valid' region only.
 
     OpenCV's separable filter is ~7x faster than SciPy's here; the border mode is irrelevant
-    because the border is cropped away.
+    because the border is cropped away. Returns the valid (H−10)×(W−10) view of ``out``.
     """
     half = SSIM_WINDOW // 2
     kernel = SSIM_KERNEL
-    full = cv2.sepFilter2D(plane, cv2.CV_64F, kernel, kernel, borderType=cv2.BORDER_CONSTANT)
-    return np.asarray(full[half:-half, half:-half], dtype=np.float64)
+    cv2.sepFilter2D(plane, cv2.CV_64F, kernel, kernel, dst=out, borderType=cv2.BORDER_CONSTANT)
+    return out[half:-half, half:-half]
 
 
 def _ssim_plane(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
     """Mean of the SSIM map of one H×W plane pair.
 
-    The terms are combined in place (same operations in the same order, so the same values):
-    fewer plane-sized temporaries, each of which cost an allocation and a cache miss.
+    The terms are combined in place (same operations in the same order, so the same values),
+    in per-thread scratch arrays (:mod:`~gir_core.metrics._scratch`): fresh plane-sized
+    temporaries cost an allocation, a page fault per 4 kB and a cache miss each, call after call.
     """
-    mu_x, mu_y = _valid_blur(x), _valid_blur(y)
-    mu_xx, mu_yy, mu_xy = mu_x * mu_x, mu_y * mu_y, np.multiply(mu_x, mu_y, out=mu_x)
-    var_x = _valid_blur(x * x) - mu_xx
-    var_x += _valid_blur(y * y) - mu_yy  # var_x + var_y
-    cov_xy = _valid_blur(x * y) - mu_xy
+    full, valid = x.shape, (x.shape[0] - SSIM_WINDOW + 1, x.shape[1] - SSIM_WINDOW + 1)
+    blurred = [scratch(f"ssim.blur{k}", full, np.float64) for k in range(5)]
+    square = scratch("ssim.square", full, np.float64)
+    mu_xx, mu_yy, var_x = (scratch(f"ssim.{k}", valid, np.float64) for k in ("xx", "yy", "var"))
+    mu_x, mu_y = _valid_blur(x, blurred[0]), _valid_blur(y, blurred[1])
+    np.multiply(mu_x, mu_x, out=mu_xx)
+    np.multiply(mu_y, mu_y, out=mu_yy)
+    mu_xy = np.multiply(mu_x, mu_y, out=mu_x)
+    np.subtract(_valid_blur(np.multiply(x, x, out=square), blurred[2]), mu_xx, out=var_x)
+    var_y = _valid_blur(np.multiply(y, y, out=square), blurred[3])
+    var_x += np.subtract(var_y, mu_yy, out=var_y)  # var_x + var_y
+    cov_xy = _valid_blur(np.multiply(x, y, out=square), blurred[4])
+    cov_xy -= mu_xy
     cov_xy *= 2.0
     cov_xy += SSIM_C2
     var_x += SSIM_C2
@@ -151,29 +161,41 @@ def _ssim_plane(x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
     return float(np.mean(np.multiply(luminance, contrast_structure, out=luminance)))
 
 
-def _ssim_planes(x: Batch, y: Batch, planes: Callable[[Batch], NDArray[np.float64]]) -> Scores:
+def _ssim_planes(x: Batch, y: Batch, planes: Callable[[Batch, str], NDArray[np.float64]]) -> Scores:
     """Mean SSIM over the planes of each image of two N×H×W×3 batches.
 
-    ``planes`` turns one H×W×3 image into its P×H×W planes on the 0..255 scale. Image by image
-    and plane by plane, so the temporary maps stay in cache (a batch's would not: batches were
-    slower per image than single images); the planes have equal sizes, so the mean of plane
-    means is the mean over the whole map.
+    ``planes(image, name)`` turns one H×W×3 image into its P×H×W planes on the 0..255 scale
+    (in scratch arrays named after ``name``). Image by image and plane by plane, so the
+    temporary maps stay in cache (a batch's would not: batches were slower per image than
+    single images); the planes have equal sizes, so the mean of plane means is the mean over
+    the whole map.
     """
     return np.array(
         [
-            np.mean([_ssim_plane(p, q) for p, q in zip(planes(a), planes(b), strict=True)])
+            np.mean(
+                [_ssim_plane(p, q) for p, q in zip(planes(a, "x"), planes(b, "y"), strict=True)]
+            )
             for a, b in zip(x, y, strict=True)
         ],
         dtype=np.float64,
     )
 
 
-def _luma_plane(image: Batch) -> NDArray[np.float64]:
-    return luma_levels(image[np.newaxis])
+def _luma_plane(image: Batch, name: str) -> NDArray[np.float64]:
+    shape = image.shape[:2]
+    plane = scratch(f"ssim.{name}.luma", (1, *shape), np.float64)
+    work = tuple(scratch(f"ssim.{name}.luma{k}", shape, np.float32) for k in range(2))
+    luma_levels(image, out=plane[0], work=(work[0], work[1]))
+    return plane
 
 
-def _rgb_planes(image: Batch) -> NDArray[np.float64]:
-    return np.ascontiguousarray(rgb_levels(image).transpose(2, 0, 1))
+def _rgb_planes(image: Batch, name: str) -> NDArray[np.float64]:
+    """The three planes of ``rgb_levels(image)``, channel first."""
+    levels = scratch(f"ssim.{name}.levels", image.shape, np.float32)
+    np.rint(np.multiply(image, LEVELS, out=levels), out=levels)
+    planes = scratch(f"ssim.{name}.rgb", (3, *image.shape[:2]), np.float64)
+    np.copyto(planes, levels.transpose(2, 0, 1))
+    return planes
 
 
 def ssim(
