@@ -21,7 +21,7 @@ authors score with ``crop_border: 4``). With 0 the values are pyiqa's, unchanged
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -63,12 +63,27 @@ def _mean_square(diff: NDArray[np.float32]) -> float:
 
     Why not ``np.mean(diff.astype(np.float64) ** 2)``: the casts and temporaries made PSNR ten
     times slower than reading the images. Each row's sum of squares is one float32 dot product
-    (at most a few thousand terms, relative error ~1e-6, i.e. a few 1e-6 dB against float64;
-    tests allow 1e-5 dB), and the row sums are added in float64. Images are scored one at a
-    time so the temporary stays in cache.
+    (``vecdot``, 3× faster than ``einsum``; at most a few thousand terms, relative error ~1e-6,
+    i.e. a few 1e-6 dB against float64; tests allow 1e-5 dB), and the row sums are added in
+    float64. Images are scored one at a time so the temporary stays in cache.
     """
     rows = diff.reshape(diff.shape[0], -1)
-    return float(np.einsum("ij,ij->i", rows, rows).sum(dtype=np.float64)) / diff.size
+    return float(np.vecdot(rows, rows).sum(dtype=np.float64)) / diff.size
+
+
+def _differences(
+    pairs: Iterator[tuple[NDArray[np.float32], NDArray[np.float32]]], luma: bool = False
+) -> Iterator[NDArray[np.float32]]:
+    """``a - b`` of each pair (``(a - b) @ LUMA`` with ``luma``), in one scratch array.
+
+    Y is linear, so Y(a) - Y(b) = Y(a - b): one matrix-vector product on the difference. A
+    fresh 3 MB difference per 512×512 image was page-faulted in on every call.
+    """
+    for a, b in pairs:
+        diff = np.subtract(a, b, out=scratch("psnr.diff", a.shape, np.float32))
+        if luma:
+            diff = np.matmul(diff, LUMA, out=scratch("psnr.luma", a.shape[:2], np.float32))
+        yield diff
 
 
 def _psnr_from_mse(mse: NDArray[np.float64]) -> Scores:
@@ -97,7 +112,7 @@ def psnr(
         20.0
     """
     pairs, single = checked_pairs(image, reference, crop_border=crop_border)
-    mse = np.array([_mean_square(np.subtract(a, b)) for a, b in pairs])
+    mse = np.array([_mean_square(diff) for diff in _differences(pairs)])
     return finish(_psnr_from_mse(mse), single)
 
 
@@ -112,8 +127,7 @@ def psnr_y(
         20.0
     """
     pairs, single = checked_pairs(image, reference, crop_border=crop_border)
-    # Y is linear, so Y(x) - Y(y) = Y(x - y): one matrix-vector product on the difference.
-    mse = np.array([_mean_square(np.subtract(a, b) @ LUMA) for a, b in pairs])
+    mse = np.array([_mean_square(diff) for diff in _differences(pairs, luma=True)])
     return finish(_psnr_from_mse(mse), single)
 
 
