@@ -6,6 +6,12 @@ of each map (sum of squares, of squares of the negatives, counts of negatives an
 sum of absolute values); the shape is the entry of MATLAB's table 0.2:0.001:10 whose moment
 ratio is nearest. This is two thirds of NIQE's arithmetic, so each step is written for speed
 (see :class:`_MomentSink` and :func:`_times_rolled`) and tested against its plain definition.
+
+The maps are float32 (the coefficients rounded once, the products in float32): half the memory
+traffic and twice the SIMD width of float64. Sums of squares accumulate in float32 (relative
+error ~1e-6), plain sums in float64. A shape moves by one table step (0.001) only where a
+moment ratio lies within that error of a midpoint: NIQE moves by < 4e-6 on the calibration
+images (|ΔNIQE| ≤ 0.02 is the tolerance against pyiqa).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ _SHIFTS = ((0, 1), (1, 0), (1, 1), (1, -1))
 
 
 def fit_aggd(
-    samples: NDArray[np.float64],
+    samples: NDArray[np.floating],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Moment-matching AGGD fit of each row of ``samples`` (M×P): (shape, left scale, right scale).
 
@@ -79,15 +85,17 @@ class _MomentSink:
     ``count_nonzero(axis=1)`` took 1.5–4 times as long.
     """
 
-    def __init__(self, count: int, length: int, block: int) -> None:
+    def __init__(
+        self, count: int, length: int, block: int, dtype: type[np.floating] = np.float64
+    ) -> None:
         self.length = length
         self.sum_sq, self.left_sq, self.sum_abs = np.empty(count), np.empty(count), np.empty(count)
         self.negatives, self.positives = np.empty(count, np.intp), np.empty(count, np.intp)
         shape = (min(block, count), length)
-        self._negative = scratch(f"aggd.negative.{length}", shape, np.float64)
+        self._negative = scratch(f"aggd.negative.{length}", shape, dtype)
         self._signs = scratch(f"aggd.signs.{length}", shape, np.bool_)
 
-    def add(self, rows: NDArray[np.float64], start: int, *, no_zero: bool = False) -> None:
+    def add(self, rows: NDArray[np.floating], start: int, *, no_zero: bool = False) -> None:
         """Moments of ``rows`` (C-contiguous, B×length) into rows ``start…start+B-1``.
 
         ``no_zero``: the caller knows that no value is 0 (see :func:`_products_never_zero`),
@@ -99,7 +107,8 @@ class _MomentSink:
         cv2.threshold(rows, 0.0, 0.0, cv2.THRESH_TOZERO_INV, dst=negative)  # min(x, 0)
         self.left_sq[part] = np.vecdot(negative, negative)
         total = cv2.reduce(rows, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F)[:, 0]
-        self.sum_abs[part] = total - 2.0 * cv2.reduce(negative, 1, cv2.REDUCE_SUM)[:, 0]
+        negatives = cv2.reduce(negative, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F)[:, 0]
+        self.sum_abs[part] = total - 2.0 * negatives
         self.negatives[part] = _count_true(np.less(rows, 0.0, out=signs))
         if no_zero or cv2.countNonZero(rows) == rows.size:
             self.positives[part] = self.length - self.negatives[part]
@@ -110,11 +119,16 @@ class _MomentSink:
         return self.sum_sq, self.left_sq, self.negatives, self.positives, self.sum_abs
 
 
-def _moments(samples: NDArray[np.float64]) -> _Moments:
-    """Per row of ``samples`` (M×P): the moments of :class:`_MomentSink`, a block at a time."""
+def _moments(samples: NDArray[np.floating]) -> _Moments:
+    """Per row of ``samples`` (M×P): the moments of :class:`_MomentSink`, a block at a time.
+
+    float32 samples are summed as float32 (squares) and float64 (plain sums); others as float64.
+    """
     count, length = samples.shape
     block = max(1, _BLOCK_VALUES // length)
-    sink = _MomentSink(count, length, block)
+    dtype = np.float32 if samples.dtype == np.float32 else np.float64
+    samples = np.asarray(samples, dtype=dtype)
+    sink = _MomentSink(count, length, block, dtype)
     for start in range(0, count, block):
         sink.add(np.ascontiguousarray(samples[start : start + block]), start)
     return sink.moments()
@@ -151,13 +165,13 @@ def patch_features(coefficients: NDArray[np.float64], size: int) -> NDArray[np.f
     """
     rows, cols = coefficients.shape[0] // size, coefficients.shape[1] // size
     count, length = rows * cols, size * size
-    patches = scratch(f"aggd.patches.{size}", (count, size, size), np.float64)
+    patches = scratch(f"aggd.patches.{size}", (count, size, size), np.float32)
     tiles = coefficients[: rows * size, : cols * size].reshape(rows, size, cols, size)
-    np.copyto(patches.reshape(rows, cols, size, size), tiles.swapaxes(1, 2))
+    np.copyto(patches.reshape(rows, cols, size, size), tiles.swapaxes(1, 2), casting="same_kind")
     block = max(1, _BLOCK_VALUES // length)
     maps = len(_SHIFTS) + 1
-    sink = _MomentSink(maps * count, length, block)
-    products = scratch(f"aggd.products.{size}", (min(block, count), size, size), np.float64)
+    sink = _MomentSink(maps * count, length, block, np.float32)
+    products = scratch(f"aggd.products.{size}", (min(block, count), size, size), np.float32)
     for start in range(0, count, block):
         part = patches[start : start + block]
         no_zero = _products_never_zero(part, products[: len(part)])
@@ -174,12 +188,12 @@ def patch_features(coefficients: NDArray[np.float64], size: int) -> NDArray[np.f
     return np.stack(columns, axis=1)
 
 
-_NEVER_ZERO = 1e-150
-"""Coefficients at least this large in magnitude have products that are never 0 in float64
-(their magnitude is at least 1e-300, above the smallest normal number, 2.2e-308)."""
+_NEVER_ZERO = 1e-18
+"""Coefficients at least this large in magnitude have products that are never 0 in float32
+(their magnitude is at least 1e-36, above the smallest normal number, 1.2e-38)."""
 
 
-def _products_never_zero(patches: NDArray[np.float64], work: NDArray[np.float64]) -> bool:
+def _products_never_zero(patches: NDArray[np.float32], work: NDArray[np.float32]) -> bool:
     """Whether no coefficient and no product of two coefficients is 0 (the usual case).
 
     ``work``: a buffer of the patches' shape, overwritten.
@@ -188,7 +202,7 @@ def _products_never_zero(patches: NDArray[np.float64], work: NDArray[np.float64]
 
 
 def _times_rolled(
-    patches: NDArray[np.float64], shift: tuple[int, int], out: NDArray[np.float64]
+    patches: NDArray[np.float32], shift: tuple[int, int], out: NDArray[np.float32]
 ) -> None:
     """``out = patches * np.roll(patches, shift, axis=(1, 2))`` without the rolled copy.
 

@@ -180,6 +180,14 @@ def test_niqe_moments_equal_their_definitions(length: int) -> None:
     np.testing.assert_array_equal(positives, (samples > 0).sum(axis=1))
     np.testing.assert_allclose(sum_abs, np.abs(samples).sum(axis=1), rtol=1e-13)
     assert negatives[3] == 0 and positives[4] == 0 and left_sq[3] == 0.0
+    # NIQE's patches are float32: squares summed in float32, plain sums in float64.
+    single = samples.astype(np.float32)
+    sum_sq, left_sq, negatives, positives, sum_abs = _moments(single)
+    np.testing.assert_allclose(sum_sq, (samples**2).sum(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(left_sq, (np.minimum(samples, 0) ** 2).sum(axis=1), rtol=1e-5)
+    np.testing.assert_array_equal(negatives, (samples < 0).sum(axis=1))
+    np.testing.assert_array_equal(positives, (samples > 0).sum(axis=1))
+    np.testing.assert_allclose(sum_abs, np.abs(samples).sum(axis=1), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
@@ -227,11 +235,11 @@ def test_a_bad_value_in_a_later_image_or_in_the_cropped_border_is_refused(name: 
 @pytest.mark.parametrize("zeros", [False, True])
 @pytest.mark.parametrize("size", [96, 48])
 def test_niqe_patch_features_equal_the_rolled_products_definition(size: int, zeros: bool) -> None:
-    # The features come from one flat product per shift plus the wrapped row and column, and
-    # skip the positives' count when no value can be 0; compare with np.roll on each patch,
-    # on maps with and without exact zeros (black areas).
+    # The features come from float32 patches, one flat product per shift plus the wrapped row
+    # and column, and skip the positives' count when no value can be 0; compare with np.roll
+    # on each float32 patch, on maps with and without exact zeros (black areas).
     rng = np.random.default_rng(size)
-    coefficients = rng.normal(0.0, 1.0, (2 * size, 3 * size))
+    coefficients = rng.normal(0.0, 1.0, (2 * size, 3 * size)).astype(np.float32)
     if zeros:
         coefficients[rng.random(coefficients.shape) < 0.05] = 0.0
     patches = [
@@ -248,7 +256,8 @@ def test_niqe_patch_features_equal_the_rolled_products_definition(size: int, zer
     for shape, left, right in fits[1:]:
         mean = (right - left) * np.exp(gammaln(2 / shape) - gammaln(1 / shape))
         expected += [shape, mean, left, right]
-    np.testing.assert_array_equal(patch_features(coefficients, size), np.stack(expected, axis=1))
+    features = patch_features(coefficients.astype(np.float64), size)
+    np.testing.assert_array_equal(features, np.stack(expected, axis=1))
 
 
 @pytest.mark.parametrize("side", [96, 192, 290])
