@@ -59,7 +59,7 @@ from numpy.typing import NDArray  # noqa: E402
 from skimage import data  # noqa: E402
 
 from gir_core import metrics  # noqa: E402
-from gir_core.imaging import to_float  # noqa: E402
+from gir_core.images import to_float  # noqa: E402
 
 PYIQA_NAMES = {
     "psnr": "psnr",

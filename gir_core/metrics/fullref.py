@@ -27,10 +27,10 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from gir_core.metrics._images import (
+from gir_core.images.checks import Batch
+from gir_core.metrics._inputs import (
     LEVELS,
     LUMA,
-    Batch,
     Scores,
     as_pair,
     checked_pairs,

@@ -41,7 +41,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from gir_core.metrics._images import Scores, as_batch, crop, finish, luma_levels
+from gir_core.images import as_batch
+from gir_core.metrics._inputs import Scores, crop, finish, luma_levels
 from gir_core.metrics._scratch import scratch
 from gir_core.metrics.aggd import patch_features
 from gir_core.metrics.matlab_resize import contributions

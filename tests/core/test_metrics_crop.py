@@ -21,7 +21,7 @@ from scipy.special import gammaln
 
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
-from gir_core.imaging import to_float
+from gir_core.images import to_float
 from gir_core.metrics.aggd import _moments, fit_aggd, patch_features
 from gir_core.metrics.matlab_resize import imresize
 from gir_core.metrics.niqe import half_size

@@ -1,8 +1,9 @@
-"""Input checks and the luma conversion shared by every metric.
+"""What every metric does to its inputs: pairs, the border crop, the luma, the result's shape.
 
 Metrics accept one H×W×3 image or a batch N×H×W×3 of float RGB in [0, 1] (the 1/255 grid of
-:mod:`gir_core.imaging`). Internally everything is a batch, so one code path serves both and the
-work is vectorised over images.
+:mod:`gir_core.images`), checked by the engine's one input check
+(:func:`gir_core.images.as_batch`). Internally everything is a batch, so one code path serves
+both and the work is vectorised over images.
 
 The luma is the Y of YIQ (0.299 R + 0.587 G + 0.114 B), evaluated in float32 in pyiqa's exact
 operation order: pyiqa's ``psnry``, ``ssim`` and ``niqe`` all use it, and ``ssim``/``niqe`` round
@@ -18,70 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.errors import ImageError, ParameterError
+from gir_core.images.checks import Batch, as_batch, check_range
 
-Batch = NDArray[np.float32]
 Image = NDArray[np.float32]
 Scores = NDArray[np.float64]
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 LEVELS = np.float32(255.0)
 """8-bit levels per unit of intensity, float32 as in pyiqa."""
-
-
-def as_batch(
-    image: object, *, what: str = "image", min_size: int = 1, defer_range: bool = False
-) -> tuple[Batch, bool]:
-    """Return ``(batch, single)``: the input as float32 N×H×W×3 and whether it was one image.
-
-    Raises :class:`ImageError` with the found shape, dtype or range, so a caller passing uint8 or
-    greyscale data knows what to change. ``defer_range``: the caller runs :func:`check_range`
-    on each image just before reading it, so a batch larger than the cache is read from memory
-    once, not twice; float32 only (other types are converted, so they are checked here).
-    """
-    if not isinstance(image, np.ndarray):
-        raise ImageError(f"{what} must be a NumPy array, got {type(image).__name__}")
-    if not np.issubdtype(image.dtype, np.floating):
-        raise ImageError(
-            f"{what} must be float RGB in [0, 1] (see gir_core.imaging.to_float), "
-            f"got dtype {image.dtype}"
-        )
-    if image.ndim not in (3, 4) or image.shape[-1] != 3:
-        raise ImageError(f"{what} must have shape H×W×3 or N×H×W×3 (RGB), got {image.shape}")
-    height, width = image.shape[-3], image.shape[-2]
-    if min(height, width) < min_size or image.size == 0:
-        raise ImageError(
-            f"{what} must be at least {min_size}×{min_size} pixels, got {width}×{height}"
-        )
-    if not (defer_range and image.dtype == np.float32):
-        check_range(image, what)
-    single = image.ndim == 3
-    batch = image[np.newaxis] if single else image
-    return np.asarray(batch, dtype=np.float32), single
-
-
-def check_range(image: NDArray[np.floating], what: str = "image") -> None:
-    """Raise :class:`ImageError`, with the range found, unless every value lies in [0, 1]."""
-    if not _surely_in_unit_range(image):
-        lo, hi = float(image.min()), float(image.max())
-        if lo < 0.0 or hi > 1.0 or not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ImageError(f"{what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
-
-
-_BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _surely_in_unit_range(image: NDArray[np.floating]) -> bool:
-    """One integer pass: True if every value is in [+0, 1] (False may still be valid: -0.0).
-
-    IEEE floats that are not negative order like their bit patterns read as unsigned integers,
-    and negative values, NaN and infinities all read larger than the pattern of 1.0. So one max
-    over the bits replaces a min and a max over the floats (a third of the PSNR's time).
-    """
-    bits = _BITS.get(image.dtype.itemsize)
-    if bits is None or not image.dtype.isnative:
-        return False
-    one = np.array(1.0, dtype=image.dtype).view(bits)
-    return bool(image.view(bits).max() <= one)
 
 
 def as_pair(
