@@ -53,15 +53,16 @@ def as_pair(
 
 
 def checked_pairs(
-    image: object, reference: object, *, crop_border: int = 0
+    image: object, reference: object, *, min_size: int = 1, crop_border: int = 0
 ) -> tuple[Iterator[tuple[Image, Image]], bool]:
     """The cropped (image, reference) pairs of a full-reference call, and whether it was one.
 
-    Shapes and the crop are checked now; each pair's value range just before it is yielded
-    (whole images, border included), so a memory-bound metric reads a large batch only once.
+    Shapes, sizes and the crop are checked now; each pair's value range just before it is
+    yielded (whole images, border included), so a batch is read from memory once, not once for
+    the check and again for the metric (which made batches slower per image than single calls).
     """
-    x, y, single = as_pair(image, reference, defer_range=True)
-    cropped_x, cropped_y = crop(x, crop_border), crop(y, crop_border)
+    x, y, single = as_pair(image, reference, min_size=min_size, defer_range=True)
+    cropped_x, cropped_y = crop(x, crop_border, min_size), crop(y, crop_border, min_size)
 
     def pairs() -> Iterator[tuple[Image, Image]]:
         for index in range(len(x)):

@@ -41,7 +41,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from gir_core.images import as_batch
+from gir_core.images import as_batch, check_range
 from gir_core.metrics._inputs import Scores, crop, finish, luma_levels
 from gir_core.metrics._scratch import scratch
 from gir_core.metrics.aggd import patch_features
@@ -198,17 +198,19 @@ def niqe(image: NDArray[np.floating], *, crop_border: int = 0) -> Scores:
         >>> float(niqe(noisy)) > 20  # white noise is far from natural statistics
         True
     """
-    batch, single = as_batch(image, min_size=PATCH_SIZE)
-    batch = crop(batch, crop_border, PATCH_SIZE)
+    whole, single = as_batch(image, min_size=PATCH_SIZE, defer_range=True)
+    batch = crop(whole, crop_border, PATCH_SIZE)
     model = pristine_model()
     rows, cols = batch.shape[1] // PATCH_SIZE, batch.shape[2] // PATCH_SIZE
     scored = batch[:, : rows * PATCH_SIZE, : cols * PATCH_SIZE]  # whole patches only
-    # One image at a time (the per-patch work is vectorised), in the same scratch arrays.
+    # One image at a time (the per-patch work is vectorised), in the same scratch arrays; each
+    # image's range is checked just before it is read, so a batch leaves memory once.
     shape = scored.shape[1:3]
     grey = scratch("niqe.full.grey", shape, np.float64)
     work = (scratch("niqe.luma", shape, np.float32), scratch("niqe.luma.work", shape, np.float32))
-    scores = [
-        quality(image_features(luma_levels(image, out=grey, work=work), model), model)
-        for image in scored
-    ]
+    scores = []
+    for index, pixels in enumerate(scored):
+        check_range(whole[index])
+        features = image_features(luma_levels(pixels, out=grey, work=work), model)
+        scores.append(quality(features, model))
     return finish(np.array(scores, dtype=np.float64), single)
