@@ -31,11 +31,15 @@ def test_threads_get_their_own_arrays() -> None:
     assert theirs[0] is not mine and not np.shares_memory(theirs[0], mine)
 
 
-def test_large_arrays_are_not_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_thread_keeps_at_most_the_limit(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(_scratch, "LIMIT_BYTES", 1000)
-    big = scratch("test.big", (200,), np.float64)  # 1600 bytes
+    monkeypatch.setattr(_scratch._local, "arrays", {})
+    big = scratch("test.big", (200,), np.float64)  # 1600 bytes: over the limit on its own
     assert scratch("test.big", (200,), np.float64) is not big
-    small = scratch("test.small", (100,), np.float64)
+    small = scratch("test.small", (100,), np.float64)  # 800 bytes
+    assert scratch("test.small", (100,), np.float64) is small
+    other = scratch("test.other", (50,), np.float64)  # 400 more would make 1200
+    assert scratch("test.other", (50,), np.float64) is not other
     assert scratch("test.small", (100,), np.float64) is small
 
 
