@@ -57,8 +57,8 @@ def _fit(
 
 
 _BLOCK_VALUES = 64 * 96 * 96
-"""Values per pass of the moments: 64 full-size patches (4.7 MB, a 512×512 image's 25 patches
-in one block). Each pass is one NumPy or OpenCV call, and a call costs a few microseconds
+"""Values per pass of the moments: 64 full-size patches (2.4 MB of float32, a 512×512 image's 25
+patches in one block). Each pass is one NumPy or OpenCV call, and a call costs a few microseconds
 whatever its size: blocks of 4 patches, small enough for the L2 cache, spent more time in
 those calls than the passes gained from the cache (the L3 cache holds the larger block)."""
 
