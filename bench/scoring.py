@@ -24,8 +24,7 @@ import numpy as np
 import torch
 
 from gir_core.demo import write_demo_images
-from gir_core.images import read_png_u8
-from gir_core.imaging import to_float
+from gir_core.images import read_png_u8, to_float
 from gir_core.runners import RunOptions
 from gir_core.sandbox import SandboxedModel, SandboxLimits
 from gir_core.scoring import Benchmark, BenchmarkTask, score

@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from gir_core.degradations import Degradation, ImageContext, all_degradations
 from gir_core.demo import demo_images, write_demo_images
-from gir_core.imaging import quantize
+from gir_core.images import quantize
 from gir_core.synthesis import synthesise
 from gir_core.tasks import representative_tasks
 

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.errors import ParameterError
-from gir_core.imaging import FloatImage, quantize
+from gir_core.images import FloatImage, quantize
 from gir_core.metrics import psnr, psnr_y, ssim
 
 Channels = Literal["rgb", "y"]

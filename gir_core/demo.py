@@ -25,9 +25,9 @@ from gir_core.images import (
     centre_crop,
     encode_png,
     load_image_u8,
+    to_float,
     write_bytes_atomic,
 )
-from gir_core.imaging import to_float
 
 CREDITS_FILE = "CREDITS.txt"
 

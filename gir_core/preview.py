@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from gir_core.degradations import ImageContext
-from gir_core.imaging import FloatImage, to_uint8
+from gir_core.images import FloatImage, to_uint8
 from gir_core.tasks import Task
 
 Progress = Callable[[int, int], None]

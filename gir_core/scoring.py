@@ -28,8 +28,7 @@ from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
 from gir_core.convention import MetricConvention
 from gir_core.degradations import DepthSource, SnowSource
 from gir_core.errors import ContractError, ParameterError
-from gir_core.images import centre_box, load_image, read_png_u8
-from gir_core.imaging import quantize, to_float, to_uint8
+from gir_core.images import centre_box, load_image, quantize, read_png_u8, to_float, to_uint8
 from gir_core.metrics import niqe, psnr, psnr_y, ssim
 from gir_core.sandbox import SandboxedModel
 from gir_core.synthesis import synthesise

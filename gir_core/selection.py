@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy.spatial.distance import cdist
 
 from gir_core.errors import ParameterError
-from gir_core.imaging import check_image
+from gir_core.images import check_image
 from gir_core.tasks import MAX_ORDER, Task, sample_task
 
 __all__ = [

@@ -41,8 +41,8 @@ from gir_core.images import (
     load_image,
     read_png_u8,
     save_png,
+    to_float,
 )
-from gir_core.imaging import to_float
 from gir_core.tasks import DEGRADATION_VERSION, Task
 
 ImageSource = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]

@@ -27,7 +27,7 @@ from gir_core._suggest import did_you_mean
 from gir_core.degradations import ImageContext, all_degradations, get, names
 from gir_core.degradations.registry import ParamValue
 from gir_core.errors import GirError, ParameterError, TaskSyntaxError
-from gir_core.imaging import FloatImage, check_image
+from gir_core.images import FloatImage, check_image
 from gir_core.paper import paper_lines
 
 # Bump whenever any degradation's output bytes change: it is part of every cache key.

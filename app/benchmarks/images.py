@@ -29,8 +29,8 @@ from gir_core.images import (
     load_image,
     load_image_u8,
     read_png_u8,
+    to_float,
 )
-from gir_core.imaging import to_float
 
 Role = Literal["gt", "real", "train"]
 ROLES: tuple[Role, ...] = ("gt", "real", "train")

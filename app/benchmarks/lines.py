@@ -59,8 +59,7 @@ from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
 from gir_core.convention import MetricConvention
 from gir_core.demo import DEMO_IMAGES, demo_crop_box
 from gir_core.errors import GirError
-from gir_core.images import crop_to_multiple, load_image_u8
-from gir_core.imaging import to_float
+from gir_core.images import crop_to_multiple, load_image_u8, to_float
 
 LineProgress = Callable[[LineKind, int, int], None]
 """Called while training with (line kind, steps done, total steps)."""

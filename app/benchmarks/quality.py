@@ -24,8 +24,7 @@ from app.settings import get_settings
 from app.storage import SYNTHESIS_CACHE, Storage, get_storage
 from gir_core.convention import DEFAULT, MetricConvention
 from gir_core.errors import ImageError
-from gir_core.images import centre_crop, load_image_u8
-from gir_core.imaging import to_float
+from gir_core.images import centre_crop, load_image_u8, to_float
 from gir_core.line_quality import WeakLine, line_problems, weak_lines
 from gir_core.synthesis import load_degraded, synthesise
 from gir_core.tasks import Task

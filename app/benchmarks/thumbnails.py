@@ -26,8 +26,7 @@ from app.errors import NotFound
 from app.storage import get_storage, put_bytes
 from gir_core.degradations import ImageContext
 from gir_core.demo import DEMO_IMAGES
-from gir_core.images import centre_crop, encode_png, load_image_u8
-from gir_core.imaging import to_float
+from gir_core.images import centre_crop, encode_png, load_image_u8, to_float
 from gir_core.tasks import DEGRADATION_VERSION, Task
 
 PHOTO = "china"

@@ -33,8 +33,7 @@ from app.migrate import upgrade
 from app.settings import get_settings
 from gir_core.demo import write_demo_images
 from gir_core.errors import ImageError
-from gir_core.images import centre_crop, encode_png, load_image_u8, write_bytes_atomic
-from gir_core.imaging import to_uint8
+from gir_core.images import centre_crop, encode_png, load_image_u8, to_uint8, write_bytes_atomic
 from gir_core.tasks import representative_tasks
 
 Say = Callable[[str], None]

@@ -42,8 +42,7 @@ from app.submissions.service import create_submission
 from app.submissions.status import Status
 from app.submissions.upload import ReceivedUpload
 from gir_core.generality import TaskLine
-from gir_core.images import load_image, read_png_u8
-from gir_core.imaging import to_float
+from gir_core.images import load_image, read_png_u8, to_float
 from gir_core.runners import RunOptions, load_runner, restore
 from gir_core.scoring import TaskResult
 from gir_core.synthesis import synthesise

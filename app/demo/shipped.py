@@ -42,8 +42,7 @@ from gir_core.degradations.depth import proxy_depth
 from gir_core.demo import DEMO_IMAGES, DemoImage, demo_crop_box
 from gir_core.errors import ImageError
 from gir_core.hidden import hidden_tasks
-from gir_core.images import crop_to_multiple, encode_png, load_image_u8
-from gir_core.imaging import to_float
+from gir_core.images import crop_to_multiple, encode_png, load_image_u8, to_float
 from gir_core.tasks import DEGRADATION_VERSION, Task, representative_tasks
 
 SHIPPED = Path(__file__).parent / "data" / "demo-lines.csv"

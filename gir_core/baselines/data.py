@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from gir_core.degradations import ImageContext, get
 from gir_core.errors import ParameterError
-from gir_core.imaging import FloatImage, check_image
+from gir_core.images import FloatImage, check_image
 from gir_core.tasks import Task
 
 Batch = tuple[NDArray[np.float32], NDArray[np.float32]]

@@ -38,7 +38,7 @@ from gir_core.convention import DEFAULT as DEFAULT_CONVENTION
 from gir_core.convention import MetricConvention
 from gir_core.degradations import ImageContext
 from gir_core.errors import ParameterError
-from gir_core.imaging import FloatImage, check_image, quantize
+from gir_core.images import FloatImage, check_image, quantize
 from gir_core.tasks import Task
 
 Pair = tuple[FloatImage, FloatImage]

@@ -14,7 +14,7 @@ import numpy as np
 from gir_core.degradations.context import ImageContext
 from gir_core.degradations.kernels import gaussian_kernel, sinc_kernel
 from gir_core.degradations.registry import ParamValue
-from gir_core.imaging import FloatImage, to_float, to_uint8
+from gir_core.images import FloatImage, to_float, to_uint8
 
 P = Mapping[str, ParamValue]
 RL_PAD = 7

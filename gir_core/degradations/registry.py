@@ -16,7 +16,7 @@ import numpy as np
 
 from gir_core._suggest import did_you_mean
 from gir_core.errors import GirError, ParameterError
-from gir_core.imaging import FloatImage, quantize
+from gir_core.images import FloatImage, quantize
 
 if TYPE_CHECKING:
     from gir_core.degradations.context import ImageContext

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from gir_core.degradations.kernels import line_kernel
 from gir_core.errors import ImageError
-from gir_core.imaging import to_float
+from gir_core.images import to_float
 
 Mask = NDArray[np.float32]
 _MASK_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}

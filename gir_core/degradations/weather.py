@@ -15,7 +15,7 @@ import numpy as np
 from gir_core.degradations.context import ImageContext
 from gir_core.degradations.kernels import streak_kernel
 from gir_core.degradations.registry import ParamValue
-from gir_core.imaging import FloatImage
+from gir_core.images import FloatImage
 
 P = Mapping[str, ParamValue]
 RAIN_SEED_KERNEL = np.array([[0.0, 0.1, 0.0], [0.1, 8.0, 0.1], [0.0, 0.1, 0.0]])

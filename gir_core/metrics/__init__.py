@@ -6,8 +6,9 @@ H×W×3 float RGB image in [0, 1] (or an N×H×W×3 batch) and returns a float64
 ``()`` (use ``float(...)``) or ``(N,)``. ``get(name)`` returns a :class:`Metric` with metadata.
 Every metric takes ``crop_border`` (keyword, default 0): pixels dropped from each side first, as
 the paper's authors (basicsr, ``crop_border: 4``) do. A batch costs no more per image than single
-calls (each image is scored on its own, its temporaries in cache); ``bench/metrics.py`` measures.
-Inputs are meant to be on the 8-bit grid (``gir_core.imaging.to_float``); float64 is accepted and
+calls (each image is checked and scored on its own, its temporaries in cache and in per-thread
+scratch arrays, see ``_scratch``); ``bench/metrics.py`` measures.
+Inputs are meant to be on the 8-bit grid (``gir_core.images.to_float``); float64 is accepted and
 read as float32, and SSIM and NIQE round their luma to 8-bit levels as pyiqa does.
 
 Calibration: on ``tests/data/metric_reference`` every value matches pyiqa 0.1.16 within

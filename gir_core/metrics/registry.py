@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from gir_core._suggest import did_you_mean
 from gir_core.errors import ParameterError
-from gir_core.metrics._images import Scores
+from gir_core.metrics._inputs import Scores
 from gir_core.metrics.fullref import PSNR_MAX, psnr, psnr_y, ssim, ssim_rgb
 from gir_core.metrics.niqe import niqe
 

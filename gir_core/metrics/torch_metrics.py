@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from gir_core.errors import ImageError, ParameterError
-from gir_core.metrics._images import LUMA
+from gir_core.metrics._inputs import LUMA
 from gir_core.metrics.fullref import PSNR_EPS, SSIM_C1, SSIM_C2, SSIM_KERNEL, SSIM_WINDOW
 
 _LUMA = tuple(float(weight) for weight in LUMA)  # the float32 weights the NumPy luma uses
@@ -129,7 +129,7 @@ def ssim_rgb(image: Tensor, reference: Tensor, *, crop_border: int = 0) -> Tenso
 def quantize(output: Tensor) -> Tensor:
     """A model's raw output clipped to [0, 1] and put on the 8-bit grid, on its device.
 
-    Bit for bit :func:`gir_core.imaging.quantize`: clip and scale in float64, round half to even,
+    Bit for bit :func:`gir_core.images.quantize`: clip and scale in float64, round half to even,
     then level / 255 in float32.
     """
     levels = torch.round(torch.clamp(output.to(torch.float64), 0.0, 1.0) * 255.0)

@@ -39,8 +39,7 @@ from gir_core.baselines import KINDS, get_profile
 from gir_core.convention import AUTHORS
 from gir_core.demo import write_demo_images
 from gir_core.generality import TaskLine, summarize
-from gir_core.images import encode_png, write_bytes_atomic
-from gir_core.imaging import to_float
+from gir_core.images import encode_png, to_float, write_bytes_atomic
 from gir_core.line_quality import weak_lines
 from gir_core.tasks import DEGRADATION_VERSION, Task
 

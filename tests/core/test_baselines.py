@@ -35,7 +35,7 @@ from gir_core.baselines import (
 )
 from gir_core.baselines.data import split_weather
 from gir_core.errors import GirError, ParameterError
-from gir_core.imaging import to_uint8
+from gir_core.images import to_uint8
 from gir_core.tasks import Task
 
 DENOISE = "noise(sigma=30)"

@@ -7,7 +7,7 @@ import pytest
 
 from gir_core.convention import AUTHORS, DEFAULT, LEGACY, MetricConvention
 from gir_core.errors import ParameterError
-from gir_core.imaging import to_float
+from gir_core.images import to_float
 from gir_core.metrics import psnr, psnr_y, ssim
 
 

@@ -20,8 +20,7 @@ from gir_core.demo import (
     write_demo_images,
 )
 from gir_core.errors import ParameterError
-from gir_core.images import file_sha256, list_images, load_image, read_png_u8
-from gir_core.imaging import to_uint8
+from gir_core.images import file_sha256, list_images, load_image, read_png_u8, to_uint8
 
 # SHA-256 (first 16 hex digits) of the 64×64 crops' 8-bit pixels. A change means the demo ground
 # truth changed, e.g. a Pillow upgrade with another JPEG decoder: the demo benchmark then needs

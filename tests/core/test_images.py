@@ -15,7 +15,9 @@ from PIL import Image
 
 from gir_core.errors import GirError, ImageError, ParameterError
 from gir_core.images import (
+    as_batch,
     centre_box,
+    check_image,
     crop_to_multiple,
     file_sha256,
     list_images,
@@ -225,3 +227,39 @@ def test_read_png_u8_refuses_garbage_and_grey(tmp_path: Path) -> None:
         read_png_u8(grey)
     with pytest.raises(ImageError, match="cannot read file"):
         read_png_u8(tmp_path / "absent.png")
+
+
+# --- the one input check (gir_core.images.checks) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ([[0.0]], "must be a NumPy array, got list"),
+        (np.zeros((8, 8, 3), np.uint8), r"must be float32 in \[0, 1\], got dtype uint8"),
+        (np.zeros((8, 8), np.float32), r"must have shape H×W×3 \(RGB\), got \(8, 8\)"),
+        (np.zeros((3, 8, 3), np.float32), "must be at least 4×4 pixels, got 8×3"),
+        (np.full((8, 8, 3), 1.5, np.float32), r"values must lie in \[0, 1\], got \[1.5, 1.5\]"),
+        (np.full((8, 8, 3), np.nan, np.float32), r"values must lie in \[0, 1\]"),
+    ],
+)
+def test_check_image_says_what_it_found(bad: object, message: str) -> None:
+    with pytest.raises(ImageError, match=f"^output {message}"):
+        check_image(bad, what="output")
+
+
+def test_check_image_and_the_metrics_batch_check_are_one_check() -> None:
+    # The metrics' check takes batches and any float type, otherwise the same rules and words.
+    image = np.full((8, 8, 3), 0.5, np.float32)
+    check_image(image)
+    check_image(np.where(image > 0, image, np.float32(-0.0)))  # -0.0 == 0 is in range
+    batch, single = as_batch(np.stack([image, image]).astype(np.float64))
+    assert batch.dtype == np.float32 and batch.shape == (2, 8, 8, 3) and not single
+    with pytest.raises(ImageError, match=r"must have shape H×W×3 \(RGB\)"):
+        check_image(np.stack([image, image]))
+    bad = image.copy()
+    bad[0, 0, 0] = -1.0
+    with pytest.raises(ImageError, match=r"^x values must lie in \[0, 1\], got \[-1, 0.5\]"):
+        check_image(bad, what="x")
+    with pytest.raises(ImageError, match=r"^x values must lie in \[0, 1\], got \[-1, 0.5\]"):
+        as_batch(bad, what="x")

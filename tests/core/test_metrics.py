@@ -14,10 +14,10 @@ from PIL import Image
 
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
-from gir_core.imaging import to_float
-from gir_core.metrics._images import luma_levels
+from gir_core.images import to_float
+from gir_core.metrics._inputs import luma_levels
+from gir_core.metrics.aggd import fit_aggd
 from gir_core.metrics.matlab_resize import contributions, imresize
-from gir_core.metrics.niqe import fit_aggd
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "metric_reference"
 PSNR_TOL, SSIM_TOL, NIQE_TOL = 1e-3, 1e-4, 0.02

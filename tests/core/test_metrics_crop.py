@@ -17,11 +17,14 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
+from scipy.special import gammaln
 
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
-from gir_core.imaging import to_float
-from gir_core.metrics.niqe import _moments
+from gir_core.images import to_float
+from gir_core.metrics.aggd import _moments, fit_aggd, patch_features
+from gir_core.metrics.matlab_resize import imresize
+from gir_core.metrics.niqe import half_size
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "metric_reference"
 SIZES = [(37, 51), (64, 45), (29, 29)]
@@ -177,6 +180,14 @@ def test_niqe_moments_equal_their_definitions(length: int) -> None:
     np.testing.assert_array_equal(positives, (samples > 0).sum(axis=1))
     np.testing.assert_allclose(sum_abs, np.abs(samples).sum(axis=1), rtol=1e-13)
     assert negatives[3] == 0 and positives[4] == 0 and left_sq[3] == 0.0
+    # NIQE's patches are float32: squares summed in float32, plain sums in float64.
+    single = samples.astype(np.float32)
+    sum_sq, left_sq, negatives, positives, sum_abs = _moments(single)
+    np.testing.assert_allclose(sum_sq, (samples**2).sum(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(left_sq, (np.minimum(samples, 0) ** 2).sum(axis=1), rtol=1e-5)
+    np.testing.assert_array_equal(negatives, (samples < 0).sum(axis=1))
+    np.testing.assert_array_equal(positives, (samples > 0).sum(axis=1))
+    np.testing.assert_allclose(sum_abs, np.abs(samples).sum(axis=1), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
@@ -219,3 +230,41 @@ def test_a_bad_value_in_a_later_image_or_in_the_cropped_border_is_refused(name: 
     refs[1, -1, -1, 2] = -0.25
     with pytest.raises(ImageError, match=r"reference values must lie in \[0, 1\], got \[-0.25"):
         metrics.get(name)(batch, refs, crop_border=2)
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+@pytest.mark.parametrize("size", [96, 48])
+def test_niqe_patch_features_equal_the_rolled_products_definition(size: int, zeros: bool) -> None:
+    # The features come from float32 patches, one flat product per shift plus the wrapped row
+    # and column, and skip the positives' count when no value can be 0; compare with np.roll
+    # on each float32 patch, on maps with and without exact zeros (black areas).
+    rng = np.random.default_rng(size)
+    coefficients = rng.normal(0.0, 1.0, (2 * size, 3 * size)).astype(np.float32)
+    if zeros:
+        coefficients[rng.random(coefficients.shape) < 0.05] = 0.0
+    patches = [
+        coefficients[r : r + size, c : c + size]
+        for r in range(0, 2 * size, size)
+        for c in range(0, 3 * size, size)
+    ]
+    maps = [np.stack([p.ravel() for p in patches])]
+    for shift in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        maps.append(np.stack([(p * np.roll(p, shift, axis=(0, 1))).ravel() for p in patches]))
+    fits = [fit_aggd(m) for m in maps]
+    shape, left, right = fits[0]
+    expected = [shape, (left + right) / 2]
+    for shape, left, right in fits[1:]:
+        mean = (right - left) * np.exp(gammaln(2 / shape) - gammaln(1 / shape))
+        expected += [shape, mean, left, right]
+    features = patch_features(coefficients.astype(np.float64), size)
+    np.testing.assert_array_equal(features, np.stack(expected, axis=1))
+
+
+@pytest.mark.parametrize("side", [96, 192, 290])
+def test_niqe_half_size_is_matlabs_halving(side: int) -> None:
+    # One OpenCV filter with MATLAB's 8 halving weights instead of the tap-by-tap resize: the
+    # same image up to float32 rounding order (an ulp of 255 is 1.5e-5), mirrored edges too.
+    rng = np.random.default_rng(side)
+    grey = np.rint(rng.uniform(0, 255, (side, side + 2 * 96)))
+    expected = imresize(grey / 255.0, 0.5, dtype=np.float32).astype(np.float64) * 255.0
+    np.testing.assert_allclose(half_size(grey), expected, rtol=0, atol=1e-4)

@@ -11,8 +11,7 @@ import pytest
 from gir_core.convention import LEGACY
 from gir_core.demo import write_demo_images
 from gir_core.errors import ContractError, ParameterError
-from gir_core.images import centre_crop, load_image
-from gir_core.imaging import quantize, to_uint8
+from gir_core.images import centre_crop, load_image, quantize, to_uint8
 from gir_core.metrics import niqe, psnr, ssim
 from gir_core.scoring import (
     Benchmark,

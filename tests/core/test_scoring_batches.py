@@ -9,8 +9,7 @@ import pytest
 from PIL import Image
 
 from gir_core import scoring
-from gir_core.images import load_image
-from gir_core.imaging import quantize
+from gir_core.images import load_image, quantize
 from gir_core.metrics import psnr, ssim
 from gir_core.scoring import Benchmark, BenchmarkTask, RealWorldResult, score
 from gir_core.tasks import Task

@@ -13,7 +13,7 @@ import torch
 
 from gir_core import metrics
 from gir_core.errors import ImageError, ParameterError
-from gir_core.imaging import quantize
+from gir_core.images import quantize
 from gir_core.metrics import torch_metrics
 
 

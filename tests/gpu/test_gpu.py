@@ -18,7 +18,7 @@ from onnx import TensorProto, helper
 
 from gir_core import metrics
 from gir_core.errors import SandboxLimitError
-from gir_core.imaging import quantize
+from gir_core.images import quantize
 from gir_core.metrics import torch_metrics
 from gir_core.runners import RunOptions
 from gir_core.runners.device import CUDA_PROVIDER

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFile, ImageOps
 
 from gir_core.errors import ImageError, ParameterError
-from gir_core.imaging import to_float, to_uint8
+from gir_core.images.grid import to_float, to_uint8
 
 LOADER_VERSION = "1"
 """Bump whenever :func:`load_image` gives different pixels for the same file and options; cache
@@ -216,7 +216,7 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def encode_png(image: NDArray[np.uint8] | NDArray[np.floating]) -> bytes:
-    """PNG bytes of an RGB image (uint8 as is; float via :func:`~gir_core.imaging.to_uint8`).
+    """PNG bytes of an RGB image (uint8 as is; float via :func:`~gir_core.images.to_uint8`).
 
     OpenCV's encoder is used for speed; it writes no timestamp, so equal pixels give equal bytes.
     """

@@ -1,8 +1,9 @@
-"""Input checks and the luma conversion shared by every metric.
+"""What every metric does to its inputs: pairs, the border crop, the luma, the result's shape.
 
 Metrics accept one H×W×3 image or a batch N×H×W×3 of float RGB in [0, 1] (the 1/255 grid of
-:mod:`gir_core.imaging`). Internally everything is a batch, so one code path serves both and the
-work is vectorised over images.
+:mod:`gir_core.images`), checked by the engine's one input check
+(:func:`gir_core.images.as_batch`). Internally everything is a batch, so one code path serves
+both and the work is vectorised over images.
 
 The luma is the Y of YIQ (0.299 R + 0.587 G + 0.114 B), evaluated in float32 in pyiqa's exact
 operation order: pyiqa's ``psnry``, ``ssim`` and ``niqe`` all use it, and ``ssim``/``niqe`` round
@@ -18,69 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gir_core.errors import ImageError, ParameterError
+from gir_core.images.checks import Batch, as_batch, check_range
 
-Batch = NDArray[np.float32]
 Image = NDArray[np.float32]
 Scores = NDArray[np.float64]
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-_LEVELS = np.float32(255.0)
-
-
-def as_batch(
-    image: object, *, what: str = "image", min_size: int = 1, defer_range: bool = False
-) -> tuple[Batch, bool]:
-    """Return ``(batch, single)``: the input as float32 N×H×W×3 and whether it was one image.
-
-    Raises :class:`ImageError` with the found shape, dtype or range, so a caller passing uint8 or
-    greyscale data knows what to change. ``defer_range``: the caller runs :func:`check_range`
-    on each image just before reading it, so a batch larger than the cache is read from memory
-    once, not twice; float32 only (other types are converted, so they are checked here).
-    """
-    if not isinstance(image, np.ndarray):
-        raise ImageError(f"{what} must be a NumPy array, got {type(image).__name__}")
-    if not np.issubdtype(image.dtype, np.floating):
-        raise ImageError(
-            f"{what} must be float RGB in [0, 1] (see gir_core.imaging.to_float), "
-            f"got dtype {image.dtype}"
-        )
-    if image.ndim not in (3, 4) or image.shape[-1] != 3:
-        raise ImageError(f"{what} must have shape H×W×3 or N×H×W×3 (RGB), got {image.shape}")
-    height, width = image.shape[-3], image.shape[-2]
-    if min(height, width) < min_size or image.size == 0:
-        raise ImageError(
-            f"{what} must be at least {min_size}×{min_size} pixels, got {width}×{height}"
-        )
-    if not (defer_range and image.dtype == np.float32):
-        check_range(image, what)
-    single = image.ndim == 3
-    batch = image[np.newaxis] if single else image
-    return np.asarray(batch, dtype=np.float32), single
-
-
-def check_range(image: NDArray[np.floating], what: str = "image") -> None:
-    """Raise :class:`ImageError`, with the range found, unless every value lies in [0, 1]."""
-    if not _surely_in_unit_range(image):
-        lo, hi = float(image.min()), float(image.max())
-        if lo < 0.0 or hi > 1.0 or not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ImageError(f"{what} values must lie in [0, 1], got [{lo:.4g}, {hi:.4g}]")
-
-
-_BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def _surely_in_unit_range(image: NDArray[np.floating]) -> bool:
-    """One integer pass: True if every value is in [+0, 1] (False may still be valid: -0.0).
-
-    IEEE floats that are not negative order like their bit patterns read as unsigned integers,
-    and negative values, NaN and infinities all read larger than the pattern of 1.0. So one max
-    over the bits replaces a min and a max over the floats (a third of the PSNR's time).
-    """
-    bits = _BITS.get(image.dtype.itemsize)
-    if bits is None or not image.dtype.isnative:
-        return False
-    one = np.array(1.0, dtype=image.dtype).view(bits)
-    return bool(image.view(bits).max() <= one)
+LEVELS = np.float32(255.0)
+"""8-bit levels per unit of intensity, float32 as in pyiqa."""
 
 
 def as_pair(
@@ -107,15 +53,16 @@ def as_pair(
 
 
 def checked_pairs(
-    image: object, reference: object, *, crop_border: int = 0
+    image: object, reference: object, *, min_size: int = 1, crop_border: int = 0
 ) -> tuple[Iterator[tuple[Image, Image]], bool]:
     """The cropped (image, reference) pairs of a full-reference call, and whether it was one.
 
-    Shapes and the crop are checked now; each pair's value range just before it is yielded
-    (whole images, border included), so a memory-bound metric reads a large batch only once.
+    Shapes, sizes and the crop are checked now; each pair's value range just before it is
+    yielded (whole images, border included), so a batch is read from memory once, not once for
+    the check and again for the metric (which made batches slower per image than single calls).
     """
-    x, y, single = as_pair(image, reference, defer_range=True)
-    cropped_x, cropped_y = crop(x, crop_border), crop(y, crop_border)
+    x, y, single = as_pair(image, reference, min_size=min_size, defer_range=True)
+    cropped_x, cropped_y = crop(x, crop_border, min_size), crop(y, crop_border, min_size)
 
     def pairs() -> Iterator[tuple[Image, Image]]:
         for index in range(len(x)):
@@ -158,19 +105,43 @@ def finish(scores: Scores, single: bool) -> Scores:
     return scores.reshape(()) if single else scores
 
 
-def luma(batch: Batch) -> NDArray[np.float32]:
-    """Y of YIQ in [0, 1], float32, N×H×W (pyiqa's ``to_y_channel`` with range 1)."""
+def luma(
+    batch: Batch,
+    out: NDArray[np.float32] | None = None,
+    work: NDArray[np.float32] | None = None,
+) -> NDArray[np.float32]:
+    """Y of YIQ in [0, 1], float32, N×H×W (pyiqa's ``to_y_channel`` with range 1).
+
+    ``out`` and ``work`` (optional, of the result's shape): buffers to compute in.
+    """
     r, g, b = batch[..., 0], batch[..., 1], batch[..., 2]
     # Sequential float32 products and sums, no fused multiply-add: torch's CPU matmul order.
-    return np.asarray((r * LUMA[0] + g * LUMA[1]) + b * LUMA[2], dtype=np.float32)
+    y: NDArray[np.float32] = np.multiply(r, LUMA[0], out=out)
+    term: NDArray[np.float32] = np.multiply(g, LUMA[1], out=work)
+    y += term
+    y += np.multiply(b, LUMA[2], out=term)
+    return y
 
 
-def luma_levels(batch: Batch) -> NDArray[np.float64]:
-    """Y rounded to 8-bit levels (0..255) as float64: the MATLAB-style grey image."""
-    scaled = luma(batch) * _LEVELS
-    return np.asarray(np.rint(scaled), dtype=np.float64)
+def luma_levels(
+    batch: Batch,
+    out: NDArray[np.float64] | None = None,
+    work: tuple[NDArray[np.float32], NDArray[np.float32]] | None = None,
+) -> NDArray[np.float64]:
+    """Y rounded to 8-bit levels (0..255) as float64: the MATLAB-style grey image.
+
+    ``out`` (float64) and ``work`` (two float32 arrays), of the result's shape: optional
+    buffers (see :mod:`gir_core.metrics._scratch`).
+    """
+    scaled = luma(batch, *(work or (None, None)))
+    scaled *= LEVELS
+    np.rint(scaled, out=scaled)
+    if out is None:
+        return np.asarray(scaled, dtype=np.float64)
+    np.copyto(out, scaled)
+    return out
 
 
 def rgb_levels(batch: Batch) -> NDArray[np.float64]:
     """RGB scaled to 0..255 and rounded, as float64 (pyiqa's preprocessing for ``ssimc``)."""
-    return np.asarray(np.rint(batch * _LEVELS), dtype=np.float64)
+    return np.asarray(np.rint(batch * LEVELS), dtype=np.float64)
