@@ -38,9 +38,13 @@ def check_database_url(value: str) -> str:
             "GIR_DATABASE_URL must start with sqlite:/// (a file) or postgresql+psycopg:// "
             f"(got the scheme {scheme or 'none'!r})"
         )
-    if scheme.startswith("postgresql") and not urlsplit(value).hostname:
+    parts = urlsplit(value)
+    # A Unix socket is named in the query (postgresql+psycopg:///db?host=/run/postgresql).
+    socket = any(item.startswith("host=") for item in parts.query.split("&"))
+    if scheme.startswith("postgresql") and not (parts.hostname or socket):
         raise ValueError(
-            "GIR_DATABASE_URL names no PostgreSQL host (postgresql+psycopg://…@host/db)"
+            "GIR_DATABASE_URL names no PostgreSQL host (postgresql+psycopg://…@host/db, or "
+            "?host=/path/to/socket for a Unix socket)"
         )
     return value
 

@@ -15,6 +15,7 @@ ACCEPTED = [
     ("GIR_DATABASE_URL", "sqlite:///var/gir.db"),
     ("GIR_DATABASE_URL", "sqlite://"),
     ("GIR_DATABASE_URL", "postgresql+psycopg://gir:pw@db.internal:5432/gir"),
+    ("GIR_DATABASE_URL", "postgresql+psycopg://gir@/gir?host=/run/postgresql"),  # Unix socket
     ("GIR_BROKER_URL", "redis://redis:6379/0"),
     ("GIR_BROKER_URL", "rediss://:pw@cache.example.org:6380/1"),
     ("GIR_BROKER_URL", "filesystem://"),
