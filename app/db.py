@@ -20,7 +20,9 @@ from app.settings import get_settings
 
 DB_INT_MAX = 2**31 - 1
 """The largest id an ``INTEGER`` column holds: larger path ids are refused (422), not sent."""
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+CONTROL_CHARS = r"\x00-\x1f\x7f"
+"""The control characters (a regex character-class body) no one-line text may hold."""
+PRINTABLE = rf"^[^{CONTROL_CHARS}]*$"
 """A one-line text without control characters; PostgreSQL cannot store NUL at all."""
 
 NAMING = {

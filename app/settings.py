@@ -126,22 +126,13 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _check_proxies(cls, value: str) -> str:
-        for part in value.split(","):
-            if part.strip():
-                try:
-                    ip_network(part.strip(), strict=False)
-                except ValueError:
-                    raise ValueError(
-                        f"GIR_TRUSTED_PROXIES: {part.strip()!r} is not an IP address or network "
-                        "(e.g. 10.0.0.5,10.1.0.0/16)"
-                    ) from None
+        proxy_networks(value)  # refuses what it cannot parse, naming the entry
         return value
 
     @property
     def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """The addresses whose ``X-Forwarded-For`` is believed (none by default)."""
-        parts = (part.strip() for part in self.trusted_proxies.split(","))
-        return tuple(ip_network(part, strict=False) for part in parts if part)
+        return proxy_networks(self.trusted_proxies)
 
     @model_validator(mode="after")
     def _local_storage_url(self) -> Settings:
@@ -165,6 +156,26 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """The embedded database (one writer at a time)."""
         return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=8)
+def proxy_networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """The networks of a ``GIR_TRUSTED_PROXIES`` value, parsed once per distinct text: the
+    proxy middleware asks for them on every request and for every forwarded hop.
+
+    Raises:
+        ValueError: an entry is not an IP address or network (named in the message).
+    """
+    networks = []
+    for part in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"GIR_TRUSTED_PROXIES: {part!r} is not an IP address or network "
+                "(e.g. 10.0.0.5,10.1.0.0/16)"
+            ) from None
+    return tuple(networks)
 
 
 @lru_cache

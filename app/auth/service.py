@@ -32,7 +32,7 @@ from app.auth.security import (
     token_digest,
     verify_password,
 )
-from app.db import utcnow
+from app.db import CONTROL_CHARS, utcnow
 from app.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 
 __all__ = [
@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 BAD_LOGIN = "the e-mail address or the password is wrong"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(f"[{CONTROL_CHARS}]")
 
 
 def normalize_email(email: str) -> str:

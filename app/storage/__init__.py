@@ -25,7 +25,7 @@ from app.storage.base import (
     check_key,
     put_bytes,
     put_file,
-    sha256_of,
+    write_chunks,
 )
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "open_storage",
     "put_bytes",
     "put_file",
-    "sha256_of",
+    "write_chunks",
 ]
 
 

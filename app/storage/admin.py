@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from app.storage import KeyMissing, Storage, StorageError
+from app.storage import KeyMissing, Storage, StorageError, write_chunks
 from app.storage.s3 import S3Storage, configure_bucket
 
 
@@ -85,13 +85,6 @@ def _target_sha256(target: Storage, key: str) -> str:
 
 
 def _copy(source: Storage, target: Storage, key: str, digest: str) -> None:
-    writer = target.writer(key)
-    try:
-        for chunk in source.iter_bytes(key):
-            writer.write(chunk)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
+    write_chunks(target, key, source.iter_bytes(key))
     if target.stored_sha256(key) != digest:  # changed meanwhile, or damaged on the way
         raise StorageError(f"{key}: the copy's SHA-256 differs from the source's; run again")

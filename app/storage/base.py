@@ -6,9 +6,8 @@ these names without importing the module that imports them.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -112,24 +111,13 @@ class Storage(Protocol):
         ...
 
 
-def put_bytes(storage: Storage, key: str, data: bytes) -> None:
-    """Store ``data`` under ``key`` in one atomic write (nothing is left behind on failure)."""
+def write_chunks(storage: Storage, key: str, chunks: Iterable[bytes]) -> str:
+    """Store ``chunks`` under ``key`` in one atomic write, aborted (nothing left behind, no
+    multipart upload left open) however it fails; the SHA-256 of what was written."""
     writer = storage.writer(key)
     try:
-        writer.write(data)
-        writer.commit()
-    except BaseException:
-        writer.abort()
-        raise
-
-
-def put_file(storage: Storage, key: str, path: Path) -> str:
-    """Copy a local file into ``key`` (atomic on commit); its SHA-256."""
-    writer = storage.writer(key)
-    try:
-        with path.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                writer.write(chunk)
+        for chunk in chunks:
+            writer.write(chunk)
         writer.commit()
     except BaseException:
         writer.abort()
@@ -137,9 +125,12 @@ def put_file(storage: Storage, key: str, path: Path) -> str:
     return writer.sha256
 
 
-def sha256_of(chunks: Iterator[bytes]) -> str:
-    """Hex SHA-256 of a stream of chunks."""
-    digest = hashlib.sha256()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
+def put_bytes(storage: Storage, key: str, data: bytes) -> None:
+    """Store ``data`` under ``key`` in one atomic write (nothing is left behind on failure)."""
+    write_chunks(storage, key, (data,))
+
+
+def put_file(storage: Storage, key: str, path: Path) -> str:
+    """Copy a local file into ``key`` (atomic on commit); its SHA-256."""
+    with path.open("rb") as handle:
+        return write_chunks(storage, key, iter(lambda: handle.read(CHUNK), b""))

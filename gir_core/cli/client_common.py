@@ -60,11 +60,6 @@ def fail(report: Json, error: ClientError, *, as_json: bool) -> NoReturn:
     finish(report, as_json=as_json, code=error.code, error=error.message)
 
 
-def ended_code(submission: Json) -> Exit:
-    """Scored is success; failed and cancelled are exit 1; still running (no --wait) is 0."""
-    return Exit.FAILED if submission.get("status") in ("failed", "cancelled") else Exit.OK
-
-
 def failure_sentence(submission: Json) -> str | None:
     """Why an ended submission did not score (the service's sentence), or None."""
     status = submission.get("status")

@@ -16,7 +16,7 @@ from gir_core.cli import client_common as common
 from gir_core.cli.submit_cmd import conclude
 from gir_core.client.api import Api, Json
 from gir_core.client.errors import ClientError, Exit
-from gir_core.client.follow import Eta, describe, follow
+from gir_core.client.follow import ENDED, Eta, describe, follow
 from gir_core.client.progress import Progress
 from gir_core.client.render import leaderboard_text, results_csv, results_text
 
@@ -47,7 +47,7 @@ def status(
             code, error, lines = conclude(api, current, {}, report)
     except ClientError as problem:
         common.fail(report, problem, as_json=as_json)
-    if current.get("status") not in ("scored", "failed", "cancelled"):
+    if current.get("status") not in ENDED:
         report["progress"] = current.get("progress")
         lines = [f"submission {submission_id}: {describe(current, Eta())}"]
     common.echo("\n".join(lines), as_json=as_json)

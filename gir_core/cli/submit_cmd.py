@@ -23,7 +23,6 @@ from gir_core.cli.client_common import (
     UrlOpt,
     WaitOpt,
     echo,
-    ended_code,
     fail,
     failure_sentence,
     finish,
@@ -75,8 +74,8 @@ def conclude(
     failure = failure_sentence(submission)
     if failure is not None:
         return Exit.FAILED, failure, []
-    if submission.get("status") != "scored":
-        return ended_code(submission), None, []
+    if submission.get("status") != "scored":  # still running (no --wait): not a failure
+        return Exit.OK, None, []
     rank = api.rank(int(submission["id"]), submission.get("benchmark_version"))
     report["rank"] = None if rank is None else {"rank": rank[0], "of": rank[1]}
     report["benchmark_version"] = submission.get("benchmark_version")
