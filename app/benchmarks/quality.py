@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.benchmarks.images import current_gt_set, read_set_u8
 from app.benchmarks.models import BenchmarkVersion, ImageSet, TaskDef
 from app.settings import get_settings
-from app.storage import SYNTHESIS_CACHE, Storage, get_storage
+from app.storage import Storage, get_storage
 from gir_core.convention import DEFAULT, MetricConvention
 from gir_core.errors import ImageError
 from gir_core.images import centre_crop, load_image_u8, to_float
@@ -54,7 +54,7 @@ def measure_inputs(
         [store.local_path(image.storage_key) for image in gt.images],
         specs,
         seed=get_settings().hidden_seed,
-        cache_dir=store.local_path(SYNTHESIS_CACHE),
+        cache_dir=store.synthesis_dir(),  # local_path would ask S3 for a "cache" object
         max_side=gt.max_side,
         workers=1,
     )

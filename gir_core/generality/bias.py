@@ -141,6 +141,8 @@ def degradation_profile(
     mixed: dict[str, list[tuple[float, bool]]] = {}
     left_out: Counter[str] = Counter()
     for line in lines:
+        if not line.names:  # nothing to attribute (and no PSNR needed): left out, as documented
+            continue
         mark = None if line.task_id in broken else task_mark(line, psnr[line.task_id])
         for name in dict.fromkeys(line.names):
             get(name)  # raises a "did you mean" ParameterError for unknown names

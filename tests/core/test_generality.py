@@ -574,3 +574,7 @@ def test_profile_refuses_missing_psnr_and_unknown_names() -> None:
     with pytest.raises(ParameterError, match="did you mean 'noise'"):
         degradation_profile([TaskLine("1", 1.0, 2.0, names=("noize",))], {"1": 1.5})
     assert degradation_profile([TaskLine("1", 1.0, 2.0)], {"1": 1.5}) == {}  # no names
+    # A task without names needs no PSNR: it is left out, not a KeyError.
+    noise = degradation_profile([TaskLine("1", 30, 32, names=("noise",)), TaskLine("2", 20, 22)],
+                                {"1": 31.0})  # fmt: skip
+    assert list(noise) == ["noise"] and noise["noise"].single_score == 0.5

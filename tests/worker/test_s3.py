@@ -7,6 +7,7 @@ PostgreSQL, Redis and the worker are real, as in the other worker tests.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import socket
 import subprocess
@@ -21,6 +22,8 @@ import torch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.benchmarks.models import BenchmarkVersion
+from app.benchmarks.quality import measure_inputs
 from app.queue import enqueue_scoring, enqueue_validation
 from app.storage import StorageError, get_storage, put_bytes
 from app.storage.admin import migrate
@@ -255,6 +258,16 @@ def test_worker_scores_from_the_bucket_cold_then_warm(
     assert len(set(warm) - set(cold)) == 1  # only the second model
     assert _means(db, second) == _means(db, first)
     assert set(_bucket().keys("cache/synthesis/")) == pushed
+
+
+def test_input_psnr_is_measured_from_the_bucket(s3_bench: Bench, db: Session) -> None:
+    """Freezing a version measures its inputs' PSNR; on S3 the synthesis cache is a local folder
+    (``synthesis_dir``), not an object to fetch."""
+    version = db.get(BenchmarkVersion, s3_bench.version_id)
+    assert version is not None
+    tasks = [frozen.task for frozen in version.tasks]
+    measure_inputs(session=db, tasks=tasks, convention=version.convention)
+    assert tasks and all(math.isfinite(task.input_psnr or math.nan) for task in tasks)
 
 
 def test_two_workers_share_one_cache(
