@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,7 @@ def scoring_plan(*, session: Session, version_id: int, storage: Storage) -> Scor
         task = Task.parse(frozen.task.spec)
         key = frozen.task.key
         tasks.append(BenchmarkTask(key, task, frozen.kind))
-        lines.append(frozen.task_line())
+        lines.append(frozen.task_line(task))
         task_ids[key] = frozen.id
     sets = sorted((link.image_set for link in version.image_sets), key=lambda s: s.name)
     real = [s for s in sets if s.role == "real"]
@@ -87,7 +88,7 @@ def prepare_inputs(
     what another worker made is downloaded, what this one makes is uploaded.
     """
     benchmark, store = plan.benchmark, storage or get_storage()
-    shared = store if isinstance(store, S3Storage) else None
+    shared = cast(S3Storage, store) if store.remote else None  # the bucket shares the cache
     result = synthesise(
         list(benchmark.gt_images),
         [item.task for item in benchmark.tasks],

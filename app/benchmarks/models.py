@@ -165,11 +165,11 @@ class VersionTask(Base):
         """The task's kind as scoring and the summary's split know it."""
         return "hidden" if self.task.kind == "hidden" else "representative"
 
-    def task_line(self) -> TaskLine:
+    def task_line(self, parsed: Task | None = None) -> TaskLine:
         """The task's lines as :mod:`gir_core.generality` scores them: its key, both lines, its
         kind and its degradations' names. The one place a frozen task becomes a line, for the
-        worker's summary, the demo's reference rows and the published marks alike."""
-        names = Task.parse(self.task.spec).names
+        worker's summary and the demo's reference rows alike."""
+        names = (parsed or Task.parse(self.task.spec)).names  # ``parsed``: the caller's parse
         return TaskLine(self.task.key, self.acceptance_psnr, self.excellence_psnr, self.kind, names)
 
 

@@ -39,7 +39,7 @@ class StorageCheckpoints:
         """The stored checkpoint, or None."""
         if not self.storage.exists(self.key):
             return None
-        return self.storage.local_path(self.key).read_bytes()
+        return self.storage.read_bytes(self.key)
 
     def save(self, data: bytes) -> None:
         """Replace the checkpoint (the writer commits atomically)."""
@@ -97,7 +97,7 @@ def read_progress(storage: Storage, task_key: str, kind: str) -> LineProgress | 
     if not storage.exists(key):
         return None
     try:
-        body = json.loads(storage.local_path(key).read_bytes())
+        body = json.loads(storage.read_bytes(key))
         done, total = int(body["done"]), int(body["total"])
         first, started, updated = (
             int(body["first_step"]),

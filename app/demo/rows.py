@@ -41,7 +41,6 @@ from app.submissions.schemas import SubmissionCreate
 from app.submissions.service import create_submission
 from app.submissions.status import Status
 from app.submissions.upload import ReceivedUpload
-from gir_core.generality import TaskLine
 from gir_core.images import load_image, read_png_u8, to_float
 from gir_core.runners import RunOptions, load_runner, restore
 from gir_core.scoring import TaskResult
@@ -212,7 +211,7 @@ def _measure(
     for done, (key, task) in enumerate(frozen, start=1):
         images = [to_float(read_png_u8(inputs[(i, task.id)])) for i in range(len(gts))]
         for kind in kinds:
-            model = storage.local_path(line_model_key(key, kind)).read_bytes()
+            model = storage.read_bytes(line_model_key(key, kind))
             runner = load_runner(model, options, "onnx")
             started = time.perf_counter()
             outputs = [restore(runner, image, options) for image in images]
@@ -230,10 +229,6 @@ def _measure(
 
 def _line(vt: VersionTask, kind: LineKind) -> float:
     return vt.acceptance_psnr if kind == "acceptance" else vt.excellence_psnr
-
-
-def _task_lines(version: BenchmarkVersion) -> list[TaskLine]:
-    return [vt.task_line() for vt in _frozen(version)]
 
 
 def agreement(version: BenchmarkVersion, kind: LineKind, measured: dict[str, _Measured]) -> float:
@@ -263,7 +258,7 @@ def _manifest(version: BenchmarkVersion, kind: LineKind, profile: str) -> bytes:
     models = {}
     for vt in _frozen(version):
         key = line_model_key(vt.task.key, kind)
-        digest = hashlib.sha256(storage.local_path(key).read_bytes()).hexdigest()
+        digest = storage.stored_sha256(key)
         models[vt.task.key] = {"storage_key": key, "sha256": digest}
     body = {"version": version.name, "line": kind, "profile": profile, "networks": models}
     return json.dumps(body, indent=1, sort_keys=True).encode()
@@ -311,7 +306,7 @@ def _insert_row(
         result = TaskResult(
             key=vt.task.key,
             kind=vt.kind,
-            order=Task.parse(vt.task.spec).order,
+            order=vt.task.order,
             psnr=(_line(vt, kind),),
             ssim=measured[vt.task.key].ssim,
             seconds=measured[vt.task.key].seconds,
@@ -328,7 +323,7 @@ def _insert_row(
         session=session,
         submission_id=submission.id,
         version_id=version.id,
-        lines=_task_lines(version),
+        lines=[vt.task_line() for vt in frozen],
         task_ids={vt.task.key: vt.id for vt in frozen},
     )
     if not finished:  # someone cancelled it meanwhile: the next bootstrap makes it again

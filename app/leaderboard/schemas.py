@@ -57,6 +57,7 @@ class LeaderboardFilters(BaseModel):
     id: int | None = Field(
         default=None,
         ge=1,
+        le=DB_INT_MAX,
         description="Only this submission's row, with its rank on the whole board (empty page "
         "if it is not on the board: private, hidden, unscored or another version).",
     )

@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.auth.csrf import csrf_token_for
 from app.auth.models import User
-from app.submissions.status import FINISHED, Status
+from app.submissions.status import FINISHED, RESCORABLE, Status
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 TEMPLATES = FRONTEND / "templates"
@@ -157,7 +157,9 @@ def templates() -> Jinja2Templates:
     env.filters.update(
         number=number, signed=signed, count=count, date=date, duration=duration, size=size
     )
-    env.globals.update(static_url=static_url, qs=query, Status=Status, FINISHED=FINISHED)
+    env.globals.update(
+        static_url=static_url, qs=query, Status=Status, FINISHED=FINISHED, RESCORABLE=RESCORABLE
+    )
     env.trim_blocks, env.lstrip_blocks = True, True
     return found
 

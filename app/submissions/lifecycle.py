@@ -111,9 +111,10 @@ def _start(
     model that takes its worker down every time ends ``failed``, not redelivered forever. An
     attempt interrupted after progress is not counted (see :func:`charged`)."""
     now, limit = utcnow(), get_settings().max_attempts
-    if charged(session, submission):
+    stored = stored_tasks(session, submission.id)  # one count for the rule and the new mark
+    if charged(session, submission, stored):
         submission.attempts += 1
-    submission.attempt_progress = stored_tasks(session, submission.id)
+    submission.attempt_progress = stored
     if submission.attempts > limit:
         _mark_failed(submission, "crashed", crashed_sentence(limit, status))
         session.commit()

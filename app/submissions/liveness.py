@@ -31,7 +31,7 @@ def stored_tasks(session: Session, submission_id: int) -> int:
     return session.scalar(query) or 0
 
 
-def charged(session: Session, submission: Submission) -> bool:
+def charged(session: Session, submission: Submission, stored: int | None = None) -> bool:
     """Whether the submission's interrupted attempt counts against its model (GIR_MAX_ATTEMPTS).
 
     A worker that dies (killed, its machine lost, its broker gone) leaves no cause behind. An
@@ -41,7 +41,9 @@ def charged(session: Session, submission: Submission) -> bool:
     holds: every uncharged retry has stored at least one more task, and tasks are finite.
     (Stored rows, not ``progress_done``: the published progress holds still over hidden tasks.)
     """
-    return stored_tasks(session, submission.id) <= submission.attempt_progress
+    if stored is None:  # ``stored``: the caller's count of the rows, when it has one
+        stored = stored_tasks(session, submission.id)
+    return stored <= submission.attempt_progress
 
 
 def last_seen() -> ColumnElement[datetime]:
