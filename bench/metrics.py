@@ -1,6 +1,6 @@
 """Benchmark: per-image time of each gir_core metric on 512×512 images, as ratios in one run.
 
-Run: ``.venv/bin/python bench/metrics.py [--repeats 11] [--threads 2] [--baseline main]``; on a
+Run: ``.venv/bin/python bench/metrics.py [--repeats 11] [--threads 2] [--baseline REV]``; on a
 machine shared with other work add ``--clock cpu --threads 1`` (CPU time of the calling thread).
 
 Per metric it prints the median over repeats of the per-image time: ``1`` one image scored again
@@ -10,8 +10,9 @@ is no slower per image than single calls on the same data; against ``1`` a memor
 like PSNR cannot win, as a batch of 8 does not fit in the cache). Measured in the same run, on
 the same arrays, the calls taking turns:
 
-- ``base``: the same metric as implemented at git revision ``--baseline`` (default ``main``;
-  its ``gir_core/metrics`` is extracted to a temporary package), and the speed-up base / ours;
+- ``base``: the same metric as implemented at git revision ``--baseline`` (default ``e272d13``,
+  the code issue #16 timed; its ``gir_core/metrics`` is extracted to a temporary package), and
+  the speed-up base / ours;
 - ``floor``: for PSNR, a plain float32 NumPy ``mean((a - b) ** 2)`` over the same arrays (the
   memory-bandwidth floor of the issue's target), and ours / floor;
 - ``pyiqa``: when ``pyiqa`` is importable, its time and pyiqa / ours (> 1: we are faster);
@@ -148,13 +149,6 @@ def load_baseline(revision: str) -> ModuleType | None:
     package.rename(folder / BASELINE_PACKAGE)
     sys.path.insert(0, str(folder))
     return importlib.import_module(BASELINE_PACKAGE)
-
-
-def _call(module: ModuleType, name: str, images: Images, refs: Images) -> Callable[[], object]:
-    metric = module.get(name)
-    if metric.full_reference:
-        return lambda: metric(images, refs)
-    return lambda: metric(images)
 
 
 def _pyiqa(name: str, image: Images, ref: Images) -> Callable[[], object]:

@@ -48,9 +48,9 @@ from gir_core.tasks import DEGRADATION_VERSION, Task
 ImageSource = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 """A folder of GT images, or GT files in index order."""
 ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` in the calling process; ``done`` never decreases."""
 FetchCallback = Callable[[list["SynthesisRecord"]], object]
 """Given the records missing from the local cache, places whatever it can at their paths."""
-"""Called as ``progress(done, total)`` in the calling process; ``done`` never decreases."""
 
 _KEY_SCHEME = "gir-synthesis-1"
 _UNITS_PER_WORKER = 4

@@ -29,29 +29,6 @@ LEVELS = np.float32(255.0)
 """8-bit levels per unit of intensity, float32 as in pyiqa."""
 
 
-def as_pair(
-    image: object,
-    reference: object,
-    *,
-    min_size: int = 1,
-    crop_border: int = 0,
-    defer_range: bool = False,
-) -> tuple[Batch, Batch, bool]:
-    """Check a full-reference pair (both valid, same shape) and crop ``crop_border`` pixels.
-
-    The crop is a view, so ``crop_border=0`` leaves the data, and the scores, exactly as before.
-    ``defer_range``: see :func:`as_batch`; :func:`checked_pairs` does both steps.
-    """
-    x, single = as_batch(image, what="image", min_size=min_size, defer_range=defer_range)
-    y, _ = as_batch(reference, what="reference", min_size=min_size, defer_range=defer_range)
-    if x.shape != y.shape:
-        raise ImageError(
-            f"image and reference must have the same shape, got {x.shape[1:]} and "
-            f"{y.shape[1:]}" + ("" if x.shape[0] == y.shape[0] else f" (batch {len(x)}/{len(y)})")
-        )
-    return crop(x, crop_border, min_size), crop(y, crop_border, min_size), single
-
-
 def checked_pairs(
     image: object, reference: object, *, min_size: int = 1, crop_border: int = 0
 ) -> tuple[Iterator[tuple[Image, Image]], bool]:
@@ -60,8 +37,15 @@ def checked_pairs(
     Shapes, sizes and the crop are checked now; each pair's value range just before it is
     yielded (whole images, border included), so a batch is read from memory once, not once for
     the check and again for the metric (which made batches slower per image than single calls).
+    The crop is a view, so ``crop_border=0`` leaves the data, and the scores, exactly as before.
     """
-    x, y, single = as_pair(image, reference, min_size=min_size, defer_range=True)
+    x, single = as_batch(image, what="image", min_size=min_size, defer_range=True)
+    y, _ = as_batch(reference, what="reference", min_size=min_size, defer_range=True)
+    if x.shape != y.shape:
+        raise ImageError(
+            f"image and reference must have the same shape, got {x.shape[1:]} and "
+            f"{y.shape[1:]}" + ("" if x.shape[0] == y.shape[0] else f" (batch {len(x)}/{len(y)})")
+        )
     cropped_x, cropped_y = crop(x, crop_border, min_size), crop(y, crop_border, min_size)
 
     def pairs() -> Iterator[tuple[Image, Image]]:
@@ -140,8 +124,3 @@ def luma_levels(
         return np.asarray(scaled, dtype=np.float64)
     np.copyto(out, scaled)
     return out
-
-
-def rgb_levels(batch: Batch) -> NDArray[np.float64]:
-    """RGB scaled to 0..255 and rounded, as float64 (pyiqa's preprocessing for ``ssimc``)."""
-    return np.asarray(np.rint(batch * LEVELS), dtype=np.float64)

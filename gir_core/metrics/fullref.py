@@ -210,7 +210,8 @@ def _luma_plane(image: Image, name: str) -> NDArray[np.float64]:
 
 
 def _rgb_planes(image: Image, name: str) -> NDArray[np.float64]:
-    """The three planes of ``rgb_levels(image)``, channel first."""
+    """RGB scaled to 0..255 and rounded (pyiqa's preprocessing for ``ssimc``), as three float64
+    planes, channel first, in scratch arrays."""
     levels = scratch(f"ssim.{name}.levels", image.shape, np.float32)
     np.rint(np.multiply(image, LEVELS, out=levels), out=levels)
     planes = scratch(f"ssim.{name}.rgb", (3, *image.shape[:2]), np.float64)
