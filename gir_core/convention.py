@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -93,10 +94,13 @@ class MetricConvention:
             return quantize(output)
         return np.clip(np.asarray(output, dtype=np.float32), 0.0, 1.0)
 
+    @property
+    def _psnr_metric(self) -> Callable[..., NDArray[np.float64]]:
+        return psnr if self.channels == "rgb" else psnr_y
+
     def psnr(self, output: NDArray[np.floating], truth: NDArray[np.floating]) -> float:
         """The headline PSNR (dB) of one prepared output against its ground truth."""
-        metric = psnr if self.channels == "rgb" else psnr_y
-        return float(metric(output, truth, crop_border=self.crop_border))
+        return float(self._psnr_metric(output, truth, crop_border=self.crop_border))
 
     def ssim(self, output: NDArray[np.floating], truth: NDArray[np.floating]) -> float:
         """SSIM on Y with the same border crop."""
@@ -108,6 +112,17 @@ class MetricConvention:
         """(PSNR, SSIM) of a raw model output, prepared first."""
         prepared = self.prepare(output)
         return self.psnr(prepared, truth), self.ssim(prepared, truth)
+
+    def measure_many(
+        self, outputs: Sequence[NDArray[np.floating]], truths: NDArray[np.floating]
+    ) -> list[tuple[float, float]]:
+        """(PSNR, SSIM) of raw model outputs against their stacked ground truths (N×H×W×3),
+        each prepared first: :meth:`measure` for a group, one batched call per metric (the
+        metrics score a batch image by image, so each value equals :meth:`measure`'s)."""
+        prepared = np.stack([self.prepare(output) for output in outputs])
+        values = self._psnr_metric(prepared, truths, crop_border=self.crop_border).tolist()
+        ssims = ssim(prepared, truths, crop_border=self.crop_border).tolist()
+        return [(float(p), float(s)) for p, s in zip(values, ssims, strict=True)]
 
 
 AUTHORS = MetricConvention("rgb", 4, True)

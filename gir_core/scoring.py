@@ -29,7 +29,7 @@ from gir_core.convention import MetricConvention
 from gir_core.degradations import DepthSource, SnowSource
 from gir_core.errors import ContractError, ParameterError
 from gir_core.images import centre_box, load_image, quantize, read_png_u8, to_float, to_uint8
-from gir_core.metrics import niqe, psnr, psnr_y, ssim
+from gir_core.metrics import niqe
 from gir_core.sandbox import SandboxedModel
 from gir_core.synthesis import synthesise
 from gir_core.tasks import Task
@@ -214,12 +214,7 @@ def _full_reference(
 ) -> list[tuple[float, ...]]:
     """(PSNR, SSIM) of each output of a group against the stacked GTs (N×H×W×3), measured
     under the version's convention (channels, border crop, 8-bit rounding)."""
-    restored = np.stack([convention.prepare(output) for output in outputs])
-    metric = psnr if convention.channels == "rgb" else psnr_y
-    crop = convention.crop_border
-    values = metric(restored, gts, crop_border=crop).tolist()
-    pairs = zip(values, ssim(restored, gts, crop_border=crop).tolist(), strict=True)
-    return [(float(p), float(q)) for p, q in pairs]
+    return list(convention.measure_many(outputs, gts))  # as list[tuple[float, ...]] (invariant)
 
 
 def _no_reference(output: NDArray[np.float32]) -> tuple[float, ...]:
