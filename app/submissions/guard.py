@@ -161,9 +161,9 @@ async def paced(
 
 
 @contextmanager
-def upload_slot(user_id: int, content_length: str | None) -> Iterator[Ticket]:
-    """One upload of ``user_id`` in progress while the body runs; released however it ends."""
-    declared = int(content_length) if content_length and content_length.isdigit() else None
+def upload_slot(user_id: int, declared: int | None) -> Iterator[Ticket]:
+    """One upload of ``user_id`` in progress while the body runs (``declared``: its checked
+    Content-Length, None when chunked); released however it ends."""
     ticket = ledger().start(user_id, declared)
     try:
         yield ticket

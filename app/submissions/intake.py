@@ -39,8 +39,8 @@ async def accept_upload(
     """
     await run_in_threadpool(service.admit, session=session, owner=owner)
     max_bytes = get_settings().max_upload_mb << 20
-    declared = request.headers.get("content-length")
-    check_length(declared, max_bytes)  # 413 first: no point counting what cannot be accepted
+    # 413 first: no point counting what cannot be accepted
+    declared = check_length(request.headers.get("content-length"), max_bytes)
     with upload_slot(owner.id, declared) as ticket:
         upload = await receive_upload(
             request,

@@ -195,14 +195,16 @@ def boundary_of(content_type: str | None) -> bytes:
     return options[b"boundary"]
 
 
-def check_length(content_length: str | None, max_bytes: int) -> None:
-    """413 before reading anything when the declared body cannot fit the limit."""
+def check_length(content_length: str | None, max_bytes: int) -> int | None:
+    """The declared body size (None when chunked); 413 before reading anything when it cannot
+    fit the limit."""
     if content_length is None:
-        return  # chunked: the limit is enforced while streaming
+        return None  # chunked: the limit is enforced while streaming
     if not content_length.isdigit():
         raise Invalid("the Content-Length header is not a number")
     if int(content_length) > max_bytes + MULTIPART_SLACK:
         raise _too_large(max_bytes)
+    return int(content_length)
 
 
 async def receive_upload(
@@ -221,12 +223,14 @@ async def receive_upload(
     reach ``check_fields`` and ``ReceivedUpload.fields`` like the others. ``chunks`` replaces
     ``request.stream()`` (``app.submissions.guard.paced`` wraps it to meter the body).
 
+    The declared size is the caller's to check first (:func:`check_length`, before it takes an
+    upload slot); the streamed size is checked here.
+
     Raises:
-        TooLarge: declared or streamed size over ``max_bytes``.
+        TooLarge: streamed size over ``max_bytes``.
         Invalid: not multipart, malformed, no/empty file, not ONNX/TorchScript, bad field.
     """
     boundary = boundary_of(request.headers.get("content-type"))
-    check_length(request.headers.get("content-length"), max_bytes)
     prefix = f"submissions/{owner_id}/{uuid.uuid4().hex}"
     receiver = _Receiver(storage, prefix, max_bytes, check_fields, FIELDS | extra_fields)
     parser = MultipartParser(boundary, receiver.callbacks())
