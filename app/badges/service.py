@@ -17,21 +17,17 @@ from sqlalchemy.orm import Session
 from app.badges.svg import BadgeValues
 from app.benchmarks.models import BenchmarkVersion
 from app.errors import NotFound
+from app.leaderboard.service import BOARD_ORDER
 from app.settings import get_settings
 from app.submissions.models import Submission, Summary
-from app.submissions.status import Status
+from app.submissions.service import on_public_board
 
 
 def _public(*conditions: ColumnElement[bool]) -> Select[str, float, float]:
     return (
         select(Submission.name, Summary.ar, Summary.er)
         .join(Summary, Summary.submission_id == Submission.id)
-        .where(
-            Submission.status == Status.SCORED,
-            Submission.visibility == "public",
-            Submission.is_hidden.is_(False),
-            *conditions,
-        )
+        .where(on_public_board(), *conditions)
     )
 
 
@@ -57,7 +53,7 @@ def model_badge(*, session: Session, name: str, owner_id: int) -> BadgeValues:
         _public(Submission.name == name, Submission.owner_id == owner_id)
         .join(BenchmarkVersion, BenchmarkVersion.id == Summary.benchmark_version_id)
         .where(BenchmarkVersion.is_active)
-        .order_by(Summary.ar.desc(), Summary.er.desc(), Summary.mean_psnr.desc(), Submission.id)
+        .order_by(*BOARD_ORDER, Submission.id)
         .limit(1)
     )
     row = session.execute(query).one_or_none()

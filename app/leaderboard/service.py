@@ -34,8 +34,7 @@ from app.leaderboard.schemas import (
     LeaderboardRow,
 )
 from app.submissions.models import Submission, Summary
-from app.submissions.service import submission_url
-from app.submissions.status import Status
+from app.submissions.service import on_public_board, submission_url
 from gir_core.convention import MetricConvention
 from gir_core.line_quality import MIN_SPREAD_DB
 
@@ -79,11 +78,13 @@ Render = Callable[["_Found | None"], tuple[Rendered, int]]
 """Renders the board for a version; also says its weight (rows) in the cache."""
 
 
+BOARD_ORDER = (Summary.ar.desc(), Summary.er.desc(), Summary.mean_psnr.desc())
+"""Best first: AR, then ER, then mean PSNR (the rank; badges pick a model's best the same way)."""
+
+
 def _board(version_id: int) -> Subquery:
     """Every row of the version's board with its global rank (filters apply outside)."""
-    rank = func.rank().over(
-        order_by=(Summary.ar.desc(), Summary.er.desc(), Summary.mean_psnr.desc())
-    )
+    rank = func.rank().over(order_by=BOARD_ORDER)
     return (
         select(
             rank.label("rank"),
@@ -116,9 +117,7 @@ def _board(version_id: int) -> Subquery:
         .join(User, User.id == Submission.owner_id)
         .where(
             Summary.benchmark_version_id == version_id,
-            Submission.status == Status.SCORED,
-            Submission.visibility == "public",
-            Submission.is_hidden.is_(False),
+            on_public_board(),
         )
         .subquery("board")
     )

@@ -154,12 +154,18 @@ def _visible(viewer: User | None) -> ColumnElement[bool]:
     return true() if viewer.is_admin else or_(public, Submission.owner_id == viewer.id)
 
 
-def _listed(viewer: User | None) -> ColumnElement[bool]:
-    public = and_(
+def on_public_board() -> ColumnElement[bool]:
+    """Whether a submission is on the public leaderboard: scored, public and not hidden. The
+    board, the listing and the badges show only these (a badge shows nothing the board hides)."""
+    return and_(
         Submission.visibility == "public",
         Submission.is_hidden.is_(False),
         Submission.status == Status.SCORED,
     )
+
+
+def _listed(viewer: User | None) -> ColumnElement[bool]:
+    public = on_public_board()
     if viewer is None:
         return public
     return true() if viewer.is_admin else or_(public, Submission.owner_id == viewer.id)
