@@ -73,8 +73,8 @@ def task_bars(tasks: list[TaskResultRead]) -> list[charts.TaskBar]:
 
 
 def _drawn_score(task: TaskResultRead) -> float | None:
-    if task.line_broken:
-        return None
+    """The bar's height: the band's for a hidden task seen by others, else the score (None for
+    broken lines: task_mark gives them neither)."""
     return BAND_DRAWN[task.band] if task.band is not None else task.score
 
 

@@ -136,14 +136,12 @@ def _too_slow(min_kib_s: float, grace_s: float) -> TooSlow:
     )
 
 
-async def paced(
-    chunks: AsyncIterator[bytes], ticket: Ticket, *, start: float | None = None
-) -> AsyncIterator[bytes]:
+async def paced(chunks: AsyncIterator[bytes], ticket: Ticket) -> AsyncIterator[bytes]:
     """Yield ``chunks``, counting them on ``ticket``; 408 once the body falls below the
     minimum rate (see the module docstring), 429/507 once a space limit is passed."""
     settings = get_settings()
     rate, grace = settings.upload_min_kib_s * 1024, settings.upload_grace_s
-    began = time.monotonic() if start is None else start
+    began = time.monotonic()
     received = 0
     iterator = aiter(chunks)
     while True:

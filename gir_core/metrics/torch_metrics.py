@@ -1,4 +1,6 @@
-"""PSNR and SSIM in torch, on whatever device the tensors live on (the GPU worker's fast path).
+"""PSNR and SSIM in torch, on whatever device the tensors live on: for a GPU worker to score on
+the device. Not wired into the scoring loop yet (the sandboxed model hands its outputs back to the
+host as arrays; device-side scoring needs outputs that stay on the device, issue #17).
 
 On a GPU worker the model's outputs are already on the device; copying each back to the host
 and measuring it with NumPy costs more than the inference of a small net. These functions give
