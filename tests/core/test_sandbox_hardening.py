@@ -7,7 +7,6 @@ outside the sandbox, so a refusal is the sandbox's doing.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -17,7 +16,6 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ import pytest
 from gir_core.contract import check_model, probe_image
 from gir_core.runners import RunOptions
 from gir_core.sandbox import SandboxedModel, SandboxLimits, landlock, lifeline, probes
+from tests.support import procs
 
 FAST = SandboxLimits(memory_mb=1536, image_seconds=5.0, load_seconds=60.0, total_seconds=120.0)
 PG_SOCKET = "/var/run/postgresql/.s.PGSQL.5432"
@@ -125,29 +124,6 @@ PARENT = textwrap.dedent(
 )
 
 
-def _alive(pid: int) -> bool:
-    """Running, not merely a zombie waiting for init to reap it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def _gone_within(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def test_killed_parent_takes_its_busy_child_along(
     models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -159,14 +135,14 @@ def test_killed_parent_takes_its_busy_child_along(
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
-        busy = _cpu_ticks(child)
-        while _cpu_ticks(child) < busy + 20:  # the model's loop is running
+        busy = procs.cpu_ticks(child)
+        while procs.cpu_ticks(child) < busy + 20:  # the model's loop is running
             time.sleep(0.05)
         assert lifeline.reap_orphans(run_dir) == []  # its parent lives: not an orphan
-        assert _alive(child)
+        assert procs.alive(child)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
-        assert _gone_within(child, 5.0), f"model process {child} outlived its killed parent"
+        assert procs.gone_within(child, 5.0), f"model process {child} outlived its killed parent"
     finally:
         parent.kill()
         parent.wait()
@@ -186,7 +162,7 @@ def test_a_closed_sandbox_leaves_neither_process_nor_record(
         assert os.getpgid(child) == child  # its own process group
         assert sandbox.probe(pdeathsig=True) == {"pdeathsig": str(int(signal.SIGKILL))}
         assert [p.name for p in tmp_path.iterdir()] == [f"{child}.json"]
-    assert not _alive(child)
+    assert not procs.alive(child)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -229,35 +205,11 @@ def test_dropping_root_clears_the_death_signal_so_the_child_asks_again() -> None
 # -- item 5: reaping what a crashed worker left ----------------------------------------------
 
 
-def _dead_process() -> tuple[int, int]:
-    """(pid, start time) of a process that existed and is gone."""
-    sleeper = subprocess.Popen(["sleep", "30"])
-    start = lifeline.start_time(sleeper.pid)
-    sleeper.kill()
-    sleeper.wait()
-    assert start is not None
-    return sleeper.pid, start
-
-
-def _record(folder: Path, record: lifeline.ChildRecord, name: str = "") -> Path:
-    path = folder / (name or f"{record.pid}.json")
-    path.write_text(json.dumps(asdict(record)))
-    return path
-
-
-def _waiting_child() -> subprocess.Popen[bytes]:
-    """A real sandbox child (waiting for its model on stdin), this test process its parent."""
-    return subprocess.Popen(
-        [sys.executable, "-I", "-m", lifeline.CHILD_MODULE, str(os.getpid())],
-        stdin=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-
-
 def test_reaper_kills_orphans_and_nothing_else(tmp_path: Path) -> None:
     folder = lifeline.private_dir(tmp_path / "run")
-    dead_pid, dead_start = _dead_process()
+    dead_pid, dead_start = procs.dead_process()
     me = (os.getpid(), lifeline.start_time(os.getpid()) or 0)
-    orphan, sibling = _waiting_child(), _waiting_child()
+    orphan, sibling = procs.waiting_child(), procs.waiting_child()
     unrelated = subprocess.Popen(["sleep", "30"])
     try:
         time.sleep(0.5)
@@ -273,10 +225,10 @@ def test_reaper_kills_orphans_and_nothing_else(tmp_path: Path) -> None:
             ),
         }
         for record in records.values():
-            _record(folder, record)
+            procs.write_record(folder, record)
         # the right pid with another start time: a reused pid, not the recorded process
         reused = lifeline.ChildRecord(sibling.pid, started[sibling.pid] - 1, dead_pid, dead_start)
-        _record(folder, reused, "reused.json")
+        procs.write_record(folder, reused, "reused.json")
 
         assert lifeline.reap_orphans(folder) == [orphan.pid]
         assert orphan.wait(timeout=5) == -signal.SIGKILL

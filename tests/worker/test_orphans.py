@@ -7,15 +7,11 @@ session of its own, so only the sandbox's lifeline can take it down with the wor
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -24,33 +20,21 @@ from sqlalchemy.orm import Session
 from app.queue import enqueue_scoring
 from app.submissions.models import Submission
 from gir_core.sandbox import landlock, lifeline
+from tests.support import procs
 from tests.worker.conftest import Bench, WorkerProcess, add_submission, slow_model, wait_for
 from worker.sandboxing import HOST
 from worker.selfcheck import report_sandbox
-
-
-def _stat(pid: int) -> list[str]:
-    """``/proc/PID/stat`` fields after the command name ([] when the process is gone)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return []
 
 
 def _model_processes(worker: int) -> list[int]:
     """The sandbox children of ``worker`` (by parent pid and command line)."""
     found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit() and (fields := _stat(int(entry))) and fields[1] == str(worker):
+        if entry.isdigit() and (fields := procs.stat(int(entry))) and fields[1] == str(worker):
             argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
             if lifeline.CHILD_MODULE.encode() in argv:
                 found.append(int(entry))
     return found
-
-
-def _alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return bool(fields) and fields[0] not in ("Z", "X")  # a zombie waits for init, it runs nothing
 
 
 def _running(db: Session, submission_id: int) -> bool:
@@ -81,15 +65,14 @@ def test_kill_9_of_a_scoring_worker_leaves_no_model_process(
 
     wait_for(scoring, [worker], timeout=90.0)
     model = children[0]
-    busy = int(_stat(model)[11])
-    wait_for(lambda: int(_stat(model)[11]) > busy + 20, [worker])  # the model is computing
+    busy = int(procs.stat(model)[11])
+    wait_for(lambda: int(procs.stat(model)[11]) > busy + 20, [worker])  # the model is computing
 
     os.kill(pid, signal.SIGKILL)
     worker.process.wait(timeout=10)
-    deadline = time.monotonic() + 5.0
-    while _alive(model) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(model), f"model process {model} outlived its kill -9'd worker by 5 s"
+    assert procs.gone_within(model, 5.0), (
+        f"model process {model} outlived its kill -9'd worker by 5 s"
+    )
 
     # The dead worker could not remove its record; the next worker's start-up reaper does.
     assert (run_dir / f"{model}.json").exists()
@@ -105,19 +88,13 @@ def test_start_up_reaps_orphans_and_names_every_missing_protection(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("GIR_SANDBOX_RUN_DIR", str(tmp_path))
-    gone = subprocess.Popen(["true"])
-    gone_start = lifeline.start_time(gone.pid)
-    gone.wait()
-    orphan = subprocess.Popen(  # a sandbox child waiting for its model; its "worker" is gone
-        [sys.executable, "-I", "-m", lifeline.CHILD_MODULE, str(os.getpid())],
-        stdin=subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
+    gone_pid, gone_start = procs.dead_process()
+    orphan = procs.waiting_child()  # a sandbox child waiting for its model; its "worker" is gone
     try:
         time.sleep(0.5)
         start = lifeline.start_time(orphan.pid)
-        assert start is not None and gone_start is not None
-        record = lifeline.ChildRecord(orphan.pid, start, gone.pid, gone_start)
-        (tmp_path / f"{orphan.pid}.json").write_text(json.dumps(asdict(record)))
+        assert start is not None
+        procs.write_record(tmp_path, lifeline.ChildRecord(orphan.pid, start, gone_pid, gone_start))
         with caplog.at_level(logging.INFO, logger="worker.selfcheck"):
             report_sandbox()
         assert orphan.wait(timeout=5) == -signal.SIGKILL
