@@ -32,9 +32,17 @@ from app.storage.local import LocalStorage
 from app.storage.s3 import S3Storage, configure_bucket
 from app.submissions.models import Submission, TaskResultRow
 from tests.support.factories import Rows
-from tests.support.s3 import S3Server, free_port, s3_server
+from tests.support.s3 import S3Server, s3_server
 from tests.support.services import clear_caches
-from tests.support.stack import BIN, Bench, build_bench, start_process
+from tests.support.stack import (
+    BIN,
+    Bench,
+    api_server_args,
+    build_bench,
+    free_port,
+    start_process,
+    wait_ready,
+)
 from tests.worker.conftest import (
     WorkerProcess,
     add_submission,
@@ -121,21 +129,13 @@ def api(s3_env: dict[str, str], tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     env = {**s3_env, "GIR_MAX_UPLOAD_MB": str(MAX_UPLOAD_MB),
            "GIR_CACHE_DIR": str(scratch / "cache"), "TMPDIR": str(scratch / "tmp")}  # fmt: skip
-    args = [str(BIN / "uvicorn"), "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    server = start_process(args, env=env, log=tmp_path / "api.log")
+    server = start_process(api_server_args(port), env=env, log=tmp_path / "api.log")
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(f"{url}/readyz"), [server], timeout=30)
+        wait_ready(url, [server], 30)
         yield url, scratch
     finally:
         server.kill()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _nothing_under(storage: S3Storage, prefix: str) -> bool:
