@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask
 from app.db import utcnow
 from app.errors import Conflict
@@ -35,6 +34,7 @@ from app.submissions.status import (
 from gir_core.generality import TaskLine
 from gir_core.scoring import TaskResult
 from gir_core.tasks import Task
+from tests.support.factories import Rows
 
 SPEC = "noise(sigma=20)"
 
@@ -45,20 +45,19 @@ class Row:
     def __init__(self, session: Session, *, validated: bool = False) -> None:
         self.session = session
         suffix = uuid.uuid4().hex[:8]
-        owner = User(email=f"life-{suffix}@example.org", name=f"life-{suffix}", password_hash="-")
+        rows = Rows(session)
+        owner = rows.user(f"life-{suffix}")
         task = TaskDef(key=f"7-{suffix}", spec=SPEC, task_hash=suffix * 2, kind="representative")
         task.order = 1
         self.version = BenchmarkVersion(name=f"life-{suffix}", seed=1)
         self.task = VersionTask(task=task, position=0, acceptance_psnr=25.0, excellence_psnr=27.0)
         self.version.tasks = [self.task]
-        session.add_all([owner, self.version])
+        session.add(self.version)
         session.flush()
-        self.submission = Submission(
-            owner=owner, name="LifeNet", format="onnx", sha256=suffix * 8, size_bytes=10,
-            storage_key=f"submissions/{suffix}.onnx", benchmark_version_id=self.version.id,
+        self.submission = rows.submission(
+            owner, name="LifeNet", size_bytes=10, benchmark_version_id=self.version.id,
             seconds_per_mp=0.1 if validated else None, parameters=1 if validated else None,
         )  # fmt: skip
-        session.add(self.submission)
         session.commit()
         self.id = self.submission.id
         self.seen = [self.status()]
