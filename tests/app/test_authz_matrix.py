@@ -190,9 +190,7 @@ class World:
 
 def _with_log(session: Session, submission_id: int) -> int:
     key = log_key(submission_id)
-    writer = get_storage().writer(key)
-    writer.write(b"== validation ==\nTraceback: the model raised ValueError\n")
-    writer.commit()
+    put_bytes(get_storage(), key, b"== validation ==\nTraceback: the model raised ValueError\n")
     session.execute(update(Submission).where(Submission.id == submission_id).values(log_key=key))
     session.commit()
     return submission_id

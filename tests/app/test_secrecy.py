@@ -160,10 +160,8 @@ def _scores(session: Session, submission: Submission, version: BenchmarkVersion)
 def _leaky_log(submission: Submission, texts: list[str]) -> None:
     """A sandbox log that prints hidden specs, as a careless model or worker might."""
     key = log_key(submission.id)
-    writer = get_storage().writer(key)
     lines = [f"== scoring ==\nTraceback: while running task {text!r}\n" for text in texts]
-    writer.write("".join(lines).encode())
-    writer.commit()
+    put_bytes(get_storage(), key, "".join(lines).encode())
     submission.log_key = key
 
 

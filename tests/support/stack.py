@@ -37,7 +37,7 @@ from app.benchmarks.models import (
     VersionImageSet,
     VersionTask,
 )
-from app.storage import get_storage
+from app.storage import get_storage, put_bytes
 from gir_core.demo import write_demo_images
 from gir_core.images import load_image
 from gir_core.metrics import psnr
@@ -71,9 +71,7 @@ class Bench:
 
 def store(data: bytes, key: str) -> str:
     """Write ``data`` to the configured storage under ``key``; returns the key."""
-    writer = get_storage().writer(key)
-    writer.write(data)
-    writer.commit()
+    put_bytes(get_storage(), key, data)
     return key
 
 
