@@ -28,7 +28,6 @@ from app.auth.models import ApiToken, User
 from app.auth.service import create_token, revoke_token, session_cookie_for
 from app.benchmarks.models import BenchmarkVersion
 from app.main import create_app
-from app.settings import get_settings
 from app.storage import get_storage, put_bytes
 from app.submissions.lifecycle import log_key
 from app.submissions.models import Submission
@@ -235,9 +234,7 @@ def _targets(rows: Rows, owner: User, version: BenchmarkVersion) -> dict[str, Ca
 
 
 @pytest.fixture
-def world(
-    session: Session, rows: Rows, storage_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> World:
+def world(session: Session, rows: Rows, storage_dir: Path, tune: Callable[..., None]) -> World:
     session.execute(update(BenchmarkVersion).values(is_active=False))
     version = BenchmarkVersion(name=f"authz-{uuid.uuid4().hex[:6]}", seed=1, is_active=True)
     session.add(version)
@@ -250,8 +247,7 @@ def world(
     found.targets = _targets(rows, found.users["user"], version)
     put_bytes(get_storage(), "submissions/x.onnx", b"the model file every row names")
     # Uploads must reach the authorization answer, not the quota.
-    monkeypatch.setattr(get_settings(), "quota_per_day", 10_000)
-    monkeypatch.setattr(get_settings(), "quota_active", 10_000)
+    tune(quota_per_day=10_000, quota_active=10_000)
     return found
 
 
