@@ -23,6 +23,7 @@ from app.db import utcnow
 from app.deps import CurrentUser
 from app.errors import Invalid, NotFound
 from app.settings import get_settings
+from tests.support.factories import bearer
 
 PASSWORD = "correct horse battery"
 
@@ -64,10 +65,6 @@ def _token(client: TestClient, csrf: str, name: str = "ci") -> dict[str, Any]:
     response = client.post("/api/v1/tokens", json={"name": name}, headers={"X-CSRF-Token": csrf})
     assert response.status_code == 201, response.text
     return dict(response.json())
-
-
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- accounts, sign-in, cookies ------------------------------------------------------------------
@@ -254,7 +251,7 @@ def test_token_is_shown_once_stored_hashed_and_works(client: TestClient, session
     assert [item["prefix"] for item in listed.json()] == [secret[:12]]
     assert "token" not in listed.json()[0]
     client.cookies.clear()
-    me = client.get("/api/v1/me", headers=_bearer(secret))
+    me = client.get("/api/v1/me", headers=bearer(secret))
     assert me.status_code == 200 and me.json()["email"] == "ada@example.org"
 
 
@@ -262,17 +259,17 @@ def test_last_used_at_is_set_and_throttled(client: TestClient, session: Session)
     created = _token(client, _signed_in(client))
     client.cookies.clear()
     assert created["last_used_at"] is None
-    client.get("/api/v1/me", headers=_bearer(created["token"]))
+    client.get("/api/v1/me", headers=bearer(created["token"]))
     row = session.get(ApiToken, created["id"])
     assert row is not None and row.last_used_at is not None
     first = row.last_used_at
     assert abs((utcnow() - first).total_seconds()) < 60
-    client.get("/api/v1/me", headers=_bearer(created["token"]))
+    client.get("/api/v1/me", headers=bearer(created["token"]))
     session.refresh(row)
     assert row.last_used_at == first  # within a minute: no write
     row.last_used_at = first - timedelta(minutes=2)
     session.commit()
-    client.get("/api/v1/me", headers=_bearer(created["token"]))
+    client.get("/api/v1/me", headers=bearer(created["token"]))
     session.refresh(row)
     assert row.last_used_at is not None and row.last_used_at > first
 
@@ -281,14 +278,14 @@ def test_revoked_token_stops_working(client: TestClient) -> None:
     created = _token(client, _signed_in(client))
     # A bearer DELETE needs no CSRF token: there is no ambient credential to forge.
     client.cookies.clear()
-    minted = client.post("/api/v1/tokens", json={"name": "x"}, headers=_bearer(created["token"]))
+    minted = client.post("/api/v1/tokens", json={"name": "x"}, headers=bearer(created["token"]))
     assert minted.status_code == 403  # a leaked token cannot mint a successor
-    revoked = client.delete(f"/api/v1/tokens/{created['id']}", headers=_bearer(created["token"]))
+    revoked = client.delete(f"/api/v1/tokens/{created['id']}", headers=bearer(created["token"]))
     assert revoked.status_code == 204
-    after = client.get("/api/v1/me", headers=_bearer(created["token"]))
+    after = client.get("/api/v1/me", headers=bearer(created["token"]))
     assert after.status_code == 401
     assert after.json()["detail"]["code"] == "unauthorized"
-    assert client.get("/api/v1/me", headers=_bearer("gir_not-a-token")).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer("gir_not-a-token")).status_code == 401
     assert _login(client, "ada@example.org").status_code == 200
     assert [item["revoked"] for item in client.get("/api/v1/tokens").json()] == [True]
 
@@ -303,7 +300,7 @@ def test_other_users_token_is_not_found(client: TestClient, session: Session) ->
     assert gone.json()["detail"]["code"] == "not_found"
     assert client.get("/api/v1/tokens").json() == []
     client.cookies.clear()
-    assert client.get("/api/v1/me", headers=_bearer(ada_token["token"])).status_code == 200
+    assert client.get("/api/v1/me", headers=bearer(ada_token["token"])).status_code == 200
 
 
 # --- CSRF ----------------------------------------------------------------------------------------

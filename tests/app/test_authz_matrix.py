@@ -32,7 +32,7 @@ from app.storage import get_storage, put_bytes
 from app.submissions.lifecycle import log_key
 from app.submissions.models import Submission
 from tests.app.submissions_support import onnx_model
-from tests.support.factories import Rows
+from tests.support.factories import Rows, bearer
 
 VIEWERS = ("anonymous", "user", "other user", "admin")
 PASSWORD = "correct horse battery staple"
@@ -258,7 +258,7 @@ def _credentials(world: World, viewer: str, mode: Mode, unsafe: bool) -> dict[st
     if viewer == "anonymous":
         return {}
     if mode == "bearer":
-        return {"Authorization": f"Bearer {world.tokens[viewer]}"}
+        return bearer(world.tokens[viewer])
     cookie = session_cookie_for(world.users[viewer])  # fresh: a password change ends the old
     headers = {"Cookie": f"gir_session={cookie}; gir_csrf={CSRF}"}
     return headers | ({"X-CSRF-Token": CSRF} if unsafe else {})
@@ -349,14 +349,14 @@ def test_errors_are_structured_and_say_nothing_of_what_exists(
     client: TestClient, world: World
 ) -> None:
     private, missing = world.targets["private"](), world.targets["missing"]()
-    other = {"Authorization": f"Bearer {world.tokens['other user']}"}
+    other = bearer(world.tokens["other user"])
     hidden = client.get(f"/api/v1/submissions/{private}/log", headers=other).json()
     absent = client.get(f"/api/v1/submissions/{missing}/log", headers=other).json()
     assert hidden["detail"]["code"] == absent["detail"]["code"] == "not_found"
     assert hidden["detail"]["message"] == f"there is no submission {private}"
     anonymous = client.get("/api/v1/me").json()
     assert anonymous["detail"]["code"] == "unauthorized"
-    revoked = client.get("/api/v1/me", headers={"Authorization": "Bearer gir_not-a-real-token"})
+    revoked = client.get("/api/v1/me", headers=bearer("gir_not-a-real-token"))
     assert (revoked.status_code, revoked.json()["detail"]["code"]) == (401, "unauthorized")
 
 
@@ -367,6 +367,6 @@ def test_a_revoked_token_is_refused_everywhere_it_identifies_the_caller(
     row = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)).first()
     assert row is not None and row.name == "ci"
     revoke_token(session=session, user=user, token_id=row.id)
-    bearer = {"Authorization": f"Bearer {world.tokens['user']}"}
+    revoked = bearer(world.tokens["user"])
     for path in ("/api/v1/me", "/api/v1/submissions", "/api/v1/me/quota", "/api/v1/tokens"):
-        assert client.get(path, headers=bearer).status_code == 401, path
+        assert client.get(path, headers=revoked).status_code == 401, path

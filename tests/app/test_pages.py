@@ -31,7 +31,7 @@ from app.submissions.liveness import stale_submissions
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.overview import queue_overview
 from gir_core.tasks import Task
-from tests.support.factories import Rows
+from tests.support.factories import Rows, bearer
 
 PASSWORD = "correct horse battery staple"
 XSS = "<script>alert(1)</script>"
@@ -298,7 +298,7 @@ def test_register_then_create_a_token_shown_once(client: TestClient, session: Se
     )
     token = re.search(r'<code id="new-token" class="token">(gir_[^<]+)</code>', created.text)
     assert token is not None
-    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token.group(1)}"})
+    me = client.get("/api/v1/me", headers=bearer(token.group(1)))
     assert me.json()["email"] == email
     later = client.get("/account", headers=HTML).text
     assert token.group(1) not in later and 'id="tokens"' in later

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from app.submissions.guard import ledger
-from tests.support.factories import Rows
+from tests.support.factories import Rows, bearer
 from tests.support.stack import onnx_model
 
 BOUNDARY = "gir-guard-boundary"
@@ -81,10 +81,7 @@ def _wait(condition: Callable[[], bool], seconds: float = 15) -> None:
 
 
 def _upload(url: str, token: str, body: bytes | Iterator[bytes]) -> httpx.Response:
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
-    }
+    headers = bearer(token) | {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
     return httpx.post(f"{url}/api/v1/submissions", content=body, headers=headers, timeout=30)
 
 
