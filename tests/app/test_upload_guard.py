@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.submissions.guard import ledger
+from tests.app.submissions_support import stored_files
 from tests.support.factories import Rows, bearer
 from tests.support.stack import onnx_model
 
@@ -94,11 +95,6 @@ def _declare(url: str, token: str, length: int) -> tuple[int, str]:
         upload.close()
 
 
-def _stored(storage_dir: Path) -> set[Path]:
-    root = storage_dir / "submissions"
-    return {path for path in root.rglob("*") if path.is_file()} if root.exists() else set()
-
-
 def test_a_byte_a_second_is_cut_off(
     live_server: str, live_rows: Rows, tune: Tune, storage_dir: Path, raw_uploads: list[RawUpload]
 ) -> None:
@@ -106,7 +102,7 @@ def test_a_byte_a_second_is_cut_off(
     trickle = live_rows.user("trickle")
     user_id, token = trickle.id, live_rows.token_secret(trickle)
     model = _model(100_000)
-    before = _stored(storage_dir)
+    before = stored_files(storage_dir)
     slow = RawUpload(live_server, token, declared=200_000)
     raw_uploads.append(slow)
     sent = 0
@@ -121,7 +117,7 @@ def test_a_byte_a_second_is_cut_off(
     assert '"code":"too_slow"' in answer and "at least 1 KiB/s" in answer
     assert sent < 10  # cut after a few seconds, not when the body would have ended
     _wait(lambda: ledger().usage(user_id) == (0, 0))
-    assert _stored(storage_dir) == before  # the partial file was removed
+    assert stored_files(storage_dir) == before  # the partial file was removed
 
 
 def test_parallel_uploads_per_user_are_capped(
