@@ -60,6 +60,7 @@ __all__ = [
     "onnx_model",
     "reread",
     "slow_model",
+    "submission_owner",
     "wait_for",
 ]
 
@@ -144,13 +145,18 @@ def bench(db: Session, demo_pngs: tuple[list[Path], list[Path]]) -> Bench:
 OWNER_EMAIL = "owner@example.org"  # who owns what add_submission makes
 
 
+def submission_owner(db: Session) -> User | None:
+    """The owner of what :func:`add_submission` makes (None before its first submission)."""
+    return db.scalar(select(User).filter_by(email=OWNER_EMAIL))
+
+
 def add_submission(
     db: Session, name: str, data: bytes, fmt: str = "onnx", *, validated: bool = False
 ) -> int:
     """A committed queued submission of ``owner@example.org`` (made on first use) with its model
     file in storage; returns its id."""
     committed = Rows(db, commit=True)
-    owner = db.scalar(select(User).filter_by(email=OWNER_EMAIL))
+    owner = submission_owner(db)
     if owner is None:
         owner = committed.user("owner", email=OWNER_EMAIL)
     digest = hashlib.sha256(data).hexdigest()

@@ -18,10 +18,16 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.queue import enqueue_scoring
-from app.submissions.models import Submission
 from gir_core.sandbox import landlock, lifeline
 from tests.support import procs
-from tests.worker.conftest import Bench, WorkerProcess, add_submission, slow_model, wait_for
+from tests.worker.conftest import (
+    Bench,
+    WorkerProcess,
+    add_submission,
+    reread,
+    slow_model,
+    wait_for,
+)
 from worker.sandboxing import HOST
 from worker.selfcheck import report_sandbox
 
@@ -35,12 +41,6 @@ def _model_processes(worker: int) -> list[int]:
             if lifeline.CHILD_MODULE.encode() in argv:
                 found.append(int(entry))
     return found
-
-
-def _running(db: Session, submission_id: int) -> bool:
-    db.expire_all()
-    submission = db.get(Submission, submission_id)
-    return submission is not None and submission.status == "running"
 
 
 def test_kill_9_of_a_scoring_worker_leaves_no_model_process(
@@ -61,7 +61,7 @@ def test_kill_9_of_a_scoring_worker_leaves_no_model_process(
 
     def scoring() -> bool:
         children[:] = _model_processes(pid)
-        return _running(db, submission_id) and len(children) == 1
+        return reread(db, submission_id).status == "running" and len(children) == 1
 
     wait_for(scoring, [worker], timeout=90.0)
     model = children[0]

@@ -21,7 +21,6 @@ from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import User
 from app.db import utcnow
 from app.main import create_app
 from app.queue import enqueue_scoring, enqueue_validation
@@ -35,7 +34,6 @@ from gir_core.sandbox.errors_map import SCORING_SENTENCES
 from tests.support.factories import Rows
 from tests.support.stack import TASKS
 from tests.worker.conftest import (
-    OWNER_EMAIL,
     Bench,
     WorkerProcess,
     add_submission,
@@ -43,6 +41,7 @@ from tests.worker.conftest import (
     onnx_model,
     reread,
     slow_model,
+    submission_owner,
     wait_for,
 )
 from worker.sandboxing import EXCERPT_LINE_CHARS, EXCERPT_LINES
@@ -96,7 +95,7 @@ def owner_get(db: Session, rows: Rows, worker_env: dict[str, str]) -> Iterator[O
 
     def get(path: str) -> Response:
         if not headers:
-            owner = db.scalar(select(User).filter_by(email=OWNER_EMAIL))
+            owner = submission_owner(db)
             assert owner is not None
             headers.update(rows.token(owner, "test"))
         response = client.get(path, headers=headers)
@@ -175,7 +174,7 @@ def test_a_failure_while_scoring_uses_a_submission_a_rejected_contract_does_not(
     assert "span" in refused.error_message  # validation on public probes keeps its detail
     assert (failed.status, failed.error_code) == ("failed", "contract")
 
-    owner = db.scalar(select(User).filter_by(email="owner@example.org"))
+    owner = submission_owner(db)
     assert owner is not None
     quota = read_quota(session=db, owner=owner)
     assert quota.daily.used == 1  # the scoring failure, not the rejection
