@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +35,8 @@ from app.storage import get_storage
 from app.submissions.lifecycle import log_key
 from app.submissions.models import Submission, Summary, TaskResultRow
 from app.submissions.summary import summary_values
+from tests.support.services import clear_caches
+from tests.support.stack import free_port
 from worker.plan import scoring_plan
 
 PLAN_TASKS = (3, 15)  # Table C.1: noise; haze + noise (weather: the depth-proxy path)
@@ -62,15 +63,6 @@ class Demo:
     printed: list[str] = field(default_factory=list)
 
 
-def _clear_caches() -> None:
-    from app import db, queue, settings
-
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    db._factory.cache_clear()
-    queue.get_celery.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """One bootstrapped demo for the module, on its own SQLite file, broker and storage."""
@@ -80,7 +72,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         patch.setenv("GIR_BROKER_URL", "filesystem://")
         patch.setenv("GIR_BROKER_DIR", str(root / "broker"))
         patch.setenv("GIR_STORAGE_DIR", str(root / "storage"))
-        _clear_caches()
+        clear_caches()
         plan = DemoPlan(
             profile="tiny",
             tasks=PLAN_TASKS,
@@ -96,8 +88,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             from app.db import get_engine
 
             get_engine().dispose()
-            _clear_caches()
-    _clear_caches()
+            clear_caches()
+    clear_caches()
 
 
 def _counts(session: Session) -> dict[str, int]:
@@ -241,14 +233,8 @@ def test_reset_refuses_state_outside_var(demo: Demo) -> None:
         embedded_paths()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_worker_and_api_score_the_identity_model(demo: Demo) -> None:
-    port, said = _free_port(), []
+    port, said = free_port(), []
     url = f"http://127.0.0.1:{port}"
     children = demo_serve.start_children(port, demo.plan.folder / "logs")
     try:

@@ -13,11 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
-import onnx.helper as oh
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from onnx import TensorProto
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -31,6 +29,7 @@ from app.submissions.liveness import stale_submissions
 from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
 from app.submissions.overview import queue_overview
 from gir_core.tasks import Task
+from tests.app.submissions_support import onnx_model
 from tests.support.factories import Rows, bearer
 
 PASSWORD = "correct horse battery staple"
@@ -350,23 +349,13 @@ def test_the_submit_page_needs_an_account_and_shows_the_quota(
     assert "You may submit <strong>4</strong> more models" in quota.group(1)
 
 
-def _onnx_identity() -> bytes:
-    graph = oh.make_graph(
-        [oh.make_node("Identity", ["input"], ["output"])],
-        "g",
-        [oh.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, None, None])],
-        [oh.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, None, None])],
-    )
-    return bytes(oh.make_model(graph, doc_string=uuid.uuid4().hex).SerializeToString())
-
-
 def test_the_upload_form_works_without_javascript(
     client: TestClient, board: Board, session: Session, storage_dir: Path
 ) -> None:
     _sign_in(client, board.users["bob"])
     token = _csrf(client.get("/submit", headers=HTML).text)
     fields = {"csrf_token": token, "name": "FormNet", "tile_size": "", "paper_url": ""}
-    model = {"file": ("m.onnx", _onnx_identity(), "application/octet-stream")}
+    model = {"file": ("m.onnx", onnx_model(uuid.uuid4().hex), "application/octet-stream")}
     page = client.post("/submit", data=fields, files=model, headers=HTML)
     assert page.status_code == 200 and "<h1>FormNet</h1>" in page.text
     created = int(page.url.path.rsplit("/", 1)[1])
@@ -382,7 +371,7 @@ def test_a_forged_upload_form_stores_nothing(
     _sign_in(client, board.users["bob"])
     folder = storage_dir / "submissions" / str(board.users["bob"].id)
     before = sorted(folder.rglob("*")) if folder.exists() else []
-    model = {"file": ("m.onnx", _onnx_identity(), "application/octet-stream")}
+    model = {"file": ("m.onnx", onnx_model(uuid.uuid4().hex), "application/octet-stream")}
     forged = client.post("/submit", data={"name": "Forged"}, files=model, headers=HTML)
     assert forged.status_code == 403 and "CSRF" in forged.text
     after = sorted(folder.rglob("*")) if folder.exists() else []
