@@ -44,26 +44,25 @@ def _entry(
     split = extra.pop("split", (None, None))
     niqe = extra.pop("niqe", None)
     extra.setdefault("status", "scored")
-    row = Rows(session).submission(
+    rows = Rows(session)
+    row = rows.submission(
         owner, name=name, size_bytes=1, storage_key="x", benchmark_version_id=version.id, **extra
     )
     ar, er, psnr = scores
-    session.add(
-        Summary(
-            submission_id=row.id,
-            benchmark_version_id=version.id,
-            ar=ar,
-            er=er,
-            mean_psnr=psnr,
-            mean_ssim=0.8,
-            ar_low=ar - 0.1,
-            ar_high=ar + 0.1,
-            psnr_low=psnr - 1,
-            psnr_high=psnr + 1,
-            ar_representative=split[0],
-            ar_hidden=split[1],
-            mean_niqe=niqe,
-        )
+    rows.summary(
+        row,
+        version.id,
+        ar=ar,
+        er=er,
+        mean_psnr=psnr,
+        mean_ssim=0.8,
+        ar_low=ar - 0.1,
+        ar_high=ar + 0.1,
+        psnr_low=psnr - 1,
+        psnr_high=psnr + 1,
+        ar_representative=split[0],
+        ar_hidden=split[1],
+        mean_niqe=niqe,
     )
     return row
 

@@ -39,13 +39,13 @@ def _version(session: Session, *, active: bool = True) -> BenchmarkVersion:
 
 
 def _scored(session: Session, owner: User, version: BenchmarkVersion, name: str, ar: float) -> int:
-    row = Rows(session).submission(
+    rows = Rows(session)
+    row = rows.submission(
         owner, name=name, size_bytes=1, storage_key="x", status="scored",
         benchmark_version_id=version.id,
     )  # fmt: skip
-    values = {"ar": ar, "er": ar / 2, "mean_psnr": 25.0, "mean_ssim": 0.8}
-    values |= {"ar_low": 0.0, "ar_high": 1.0, "psnr_low": 24.0, "psnr_high": 26.0}
-    session.add(Summary(submission_id=row.id, benchmark_version_id=version.id, **values))
+    # PSNR 25 within 24-26 and SSIM 0.8: the summary's defaults
+    rows.summary(row, version.id, ar=ar, er=ar / 2, ar_low=0.0, ar_high=1.0)
     session.commit()
     return row.id
 

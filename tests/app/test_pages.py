@@ -26,7 +26,7 @@ from app.db import utcnow
 from app.settings import get_settings
 from app.storage import get_storage
 from app.submissions.liveness import stale_submissions
-from app.submissions.models import RealWorldResultRow, Submission, Summary, TaskResultRow
+from app.submissions.models import RealWorldResultRow, Submission, TaskResultRow
 from app.submissions.overview import queue_overview
 from gir_core.tasks import Task
 from tests.app.submissions_support import onnx_model
@@ -74,14 +74,11 @@ def _scored(
             )
         )  # fmt: skip
     ar = sum(passed) / len(passed)
-    session.add(
-        Summary(
-            submission_id=row.id, benchmark_version_id=version.id, ar=ar, er=0.0,
-            mean_psnr=sum(psnr) / 3, mean_ssim=0.8, ar_low=ar, ar_high=ar, psnr_low=20.0,
-            psnr_high=25.0, ar_representative=ar, ar_hidden=ar, mean_niqe=5.0,
-            bias={"blur": {"n_tasks": 2, "mean_score": 0.25}, "noise": {"n_tasks": 2,
-                  "mean_score": -0.5}},
-        )
+    Rows(session).summary(
+        row, version.id, ar=ar, er=0.0, mean_psnr=sum(psnr) / 3, mean_ssim=0.8, ar_low=ar,
+        ar_high=ar, psnr_low=20.0, psnr_high=25.0, ar_representative=ar, ar_hidden=ar,
+        mean_niqe=5.0, bias={"blur": {"n_tasks": 2, "mean_score": 0.25}, "noise": {"n_tasks": 2,
+        "mean_score": -0.5}},
     )  # fmt: skip
     return row
 

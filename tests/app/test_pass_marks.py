@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import User
 from app.benchmarks.models import BenchmarkVersion, TaskDef, VersionTask
 from app.submissions import published
-from app.submissions.models import Summary, TaskResultRow
+from app.submissions.models import TaskResultRow
 from gir_core import generality
 from gir_core.generality import TaskLine, TaskMark, task_mark
 from tests.support.factories import Headers, Rows
@@ -88,12 +88,10 @@ def scored(session: Session, rows: Rows) -> Scored:
             )
         )  # fmt: skip
     summary = generality.summarize(list(lines.values()), {keys[k]: psnr[k] for k in psnr})
-    session.add(
-        Summary(
-            submission_id=row.id, benchmark_version_id=version.id, ar=summary.ar,
-            er=summary.er, mean_psnr=summary.mean_psnr, mean_ssim=0.8, ar_low=summary.ar,
-            ar_high=summary.ar, psnr_low=summary.mean_psnr, psnr_high=summary.mean_psnr, bias={},
-        )
+    rows.summary(
+        row, version.id, ar=summary.ar, er=summary.er, mean_psnr=summary.mean_psnr,
+        mean_ssim=0.8, ar_low=summary.ar, ar_high=summary.ar, psnr_low=summary.mean_psnr,
+        psnr_high=summary.mean_psnr, bias={},
     )  # fmt: skip
     session.commit()
     marks = {key: task_mark(lines[key], psnr[key]) for key in lines}

@@ -154,7 +154,7 @@ def _scores(session: Session, submission: Submission, version: BenchmarkVersion)
     values |= {"ar_high": 0.6, "psnr_low": 25.0, "psnr_high": 26.0, "ar_representative": 0.6}
     values |= {"ar_hidden": 0.4, "psnr_representative": 26.0, "psnr_hidden": 25.0}
     values |= {"bias": {"haze": 0.3, "noise": -0.1}, "mean_niqe": 5.0}
-    session.add(Summary(submission_id=submission.id, benchmark_version_id=version.id, **values))
+    Rows(session).summary(submission, version.id, **values)
 
 
 def _leaky_log(submission: Submission, texts: list[str]) -> None:

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.submissions.models import Summary, TaskResultRow
+from app.submissions.models import TaskResultRow
 from tests.app.submissions_support import API, HIDDEN_SPEC, World
 from tests.support.factories import Headers, Rows
 
@@ -115,13 +115,11 @@ def test_list_filters_paginates_and_respects_visibility(
     client: TestClient, rows: Rows, session: Session, world: World
 ) -> None:
     scored = rows.submission(world.owner, status="scored", is_baseline=True)
-    session.add(
-        Summary(
-            submission_id=scored.id,
-            benchmark_version_id=world.version.id,
-            **dict.fromkeys(["ar", "er", "mean_psnr", "mean_ssim", "ar_low", "ar_high"], 0.5),
-            **dict.fromkeys(["psnr_low", "psnr_high"], 0.5),
-        )
+    rows.summary(
+        scored,
+        world.version.id,
+        **dict.fromkeys(["ar", "er", "mean_psnr", "mean_ssim", "ar_low", "ar_high"], 0.5),
+        **dict.fromkeys(["psnr_low", "psnr_high"], 0.5),
     )
     session.commit()
     mine = {row.id for row in world.subs.values()} | {scored.id}
