@@ -206,9 +206,14 @@ def test_model_output_streams_are_withheld_from_scoring_and_bounded_from_validat
     for size in hidden_sizes:
         assert f"SEEN {size}" not in seen
     assert "\x1b" not in owner_log and "\x07" not in owner_log
-    check = owner_log.split("== scoring")[0]
-    assert len(check.splitlines()) <= EXCERPT_LINES + 2
-    assert max(len(line) for line in check.splitlines()) <= EXCERPT_LINE_CHARS + 80
+    # One section per contract check: a redelivered validation (jobs are at-least-once, e.g. on
+    # a loaded machine) appends a second one, and each is bounded on its own.
+    header = "== contract check =="
+    checks = [header + part for part in owner_log.split("== scoring")[0].split(header)[1:]]
+    assert checks
+    for check in checks:
+        assert len(check.splitlines()) <= EXCERPT_LINES + 2
+        assert max(len(line) for line in check.splitlines()) <= EXCERPT_LINE_CHARS + 80
     assert "withheld" in owner_log.split("== scoring")[1]
 
 
